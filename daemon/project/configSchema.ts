@@ -1,0 +1,67 @@
+// JSON schema for [tool.heavy] in pyproject.toml. Every key is documented in README.md;
+// keep the two in step. additionalProperties is false everywhere so that a typo is an
+// error instead of a silently ignored setting.
+
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+const command = { type: 'array', items: { type: 'string' }, minItems: 1 } as const;
+
+export const heavyConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    app: { type: 'string', pattern: '^[A-Za-z_][\\w.]*:[A-Za-z_][\\w.]*$', description: '"package.module:attribute" of the web app object' },
+    framework: { enum: ['fastapi', 'starlette', 'sanic', 'flask'] },
+    python: { type: 'string', minLength: 1 },
+    env_file: { type: 'string', minLength: 1 },
+    serve: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 1, maximum: 65535 },
+        args: stringList,
+        reload_dirs: stringList,
+      },
+    },
+    tests: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        args: stringList,
+        workers: { type: 'integer', minimum: 1, maximum: 64 },
+        timeout: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
+    db: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url_env: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
+        metadata: { type: 'string', pattern: '^[A-Za-z_][\\w.]*:[A-Za-z_][\\w.]*$' },
+        seed: command,
+        extensions: stringList,
+        allow_hosts: stringList,
+        migrations: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            scratch_url: { type: 'string', minLength: 1 },
+            also_test: stringList,
+          },
+        },
+      },
+    },
+    time: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        user: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+        ignore: stringList,
+        idle_minutes: { type: 'number', exclusiveMinimum: 0 },
+        padding_minutes: { type: 'number', minimum: 0 },
+        witness_url: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,28 @@
+import * as vscode from 'vscode';
+import { profilesFor, type ProjectProfiles } from '../../daemon/profiles';
+import type { ProfileOverrides } from '../../daemon/profiles/resolve';
+import { ConfigError } from '../../daemon/project/config';
+import { pythonExtensionInterpreter } from '../util/interpreter';
+
+/** Detects the folder's project and its profiles; config problems are shown, not thrown. */
+export async function projectProfiles(folder: vscode.WorkspaceFolder, overrides: ProfileOverrides = {}): Promise<ProjectProfiles | undefined> {
+  try {
+    const extensionPython = await pythonExtensionInterpreter(folder.uri);
+    return profilesFor(folder.uri.fsPath, { extensionPython }, overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      const open = 'Open pyproject.toml';
+      void vscode.window.showErrorMessage(`Heavy Dev: ${err.message}`, open).then((choice) => {
+        if (choice === open) void vscode.window.showTextDocument(vscode.Uri.file(err.file));
+      });
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+export async function pickFolder(): Promise<vscode.WorkspaceFolder | undefined> {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length <= 1) return folders[0];
+  return vscode.window.showWorkspaceFolderPick({ placeHolder: 'Which project?' });
+}
