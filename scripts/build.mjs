@@ -19,6 +19,8 @@ const common = {
   legalComments: 'none',
   define: { HEAVY_VERSION: JSON.stringify(version) },
   logLevel: 'warning',
+  // jsonc-parser's UMD entry requires files dynamically; its ESM entry bundles cleanly.
+  mainFields: ['module', 'main'],
 };
 
 await Promise.all([

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 
 export function debugpyInstaller(log: vscode.OutputChannel) {
-  return (python: string, cwd: string): Promise<void> =>
+  return async (python: string, cwd: string): Promise<void> =>
+    await
     vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Installing debugpy into ${python}` }, () =>
       new Promise<void>((resolve) => {
         const args = ['-m', 'pip', 'install', 'debugpy'];

@@ -3,12 +3,22 @@ import { addProfilesToLaunchJson } from './addToLaunchJson';
 import { DEBUG_TYPE, DebugpyAdapterFactory, HeavyDebugConfigurationProvider } from './debugProvider';
 import { debugpyInstaller } from './installDebugpy';
 
-export function register(context: vscode.ExtensionContext, log: vscode.OutputChannel): void {
+export interface ProfilesApi {
+  /** The configurations the Run and Debug view lists for `folder` with no launch.json. */
+  dynamicConfigurations(folder: vscode.WorkspaceFolder): Promise<vscode.DebugConfiguration[]>;
+}
+
+export function register(context: vscode.ExtensionContext, log: vscode.OutputChannel): ProfilesApi {
   const provider = new HeavyDebugConfigurationProvider(debugpyInstaller(log));
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial),
-    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    // VS Code resolves a launch through every provider registered for the type, so the
+    // Dynamic registration only lists; resolving twice would append the arguments twice.
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
+      provideDebugConfigurations: (folder) => provider.provideDebugConfigurations(folder),
+    }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new DebugpyAdapterFactory()),
     vscode.commands.registerCommand('heavy.addProfilesToLaunchJson', addProfilesToLaunchJson),
   );
+  return { dynamicConfigurations: (folder) => provider.provideDebugConfigurations(folder) };
 }
