@@ -9,7 +9,7 @@ export interface HeavyConfig {
   framework?: Framework;
   python?: string;
   env_file?: string;
-  serve?: { host?: string; port?: number; args?: string[]; reload_dirs?: string[] };
+  serve?: { host?: string; port?: number; args?: string[] };
   tests?: { args?: string[]; workers?: number; timeout?: number };
   db?: {
     url_env?: string | string[];

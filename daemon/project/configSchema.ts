@@ -20,7 +20,6 @@ export const heavyConfigSchema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 1, maximum: 65535 },
         args: stringList,
-        reload_dirs: stringList,
       },
     },
     tests: {

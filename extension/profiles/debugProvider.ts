@@ -18,9 +18,10 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
   constructor(private readonly installDebugpy: (python: string, cwd: string) => Promise<void>) {}
 
   async provideDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration[]> {
-    const target = folder ?? vscode.workspace.workspaceFolders?.[0];
-    if (!target) return [];
-    const found = await projectProfiles(target);
+    // Profiles belong to a project folder; VS Code also asks once with no folder (user
+    // settings), and answering then would list every profile twice.
+    if (!folder) return [];
+    const found = await projectProfiles(folder);
     return found ? found.profiles.map(launchEntry) : [];
   }
 
