@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# npm start: on a fresh machine, builds Heavy Dev, prepares the bundled example project
+# and runs the main job on it: its profiles, its tests, and the .vsix to install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+node scripts/build.mjs
+bash scripts/setup-example.sh
+example=test/fixtures/example
+
+echo
+echo "== heavy profiles --root $example"
+node dist/heavy.js profiles --root "$example"
+
+echo
+echo "== the example's tests"
+(cd "$example" && .venv/bin/python -m pytest -q)
+
+echo
+echo "== packaging"
+npm run --silent package >/dev/null
+echo "Built dist/heavy-dev.vsix. Install it with:"
+echo "    code --install-extension dist/heavy-dev.vsix"
+echo "then open $example (or your own project) and look in Run and Debug."
