@@ -1,5 +1,6 @@
 import { ConfigError } from '../project/config';
 import { UsageError } from './args';
+import { DB_HELP, dbCommand } from './dbCommand';
 import { PROFILES_HELP, profilesCommand } from './profilesCommand';
 
 declare const HEAVY_VERSION: string;
@@ -8,6 +9,8 @@ const HELP = `heavy: the Heavy Dev command line
 
 ${PROFILES_HELP}
 
+${DB_HELP}
+
 heavy help | --help      this text
 heavy --version          the version`;
 
@@ -15,6 +18,7 @@ type Command = (argv: string[]) => Promise<number> | number;
 
 const COMMANDS: Record<string, Command> = {
   profiles: profilesCommand,
+  db: dbCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -76,8 +76,8 @@ function findProfile(profiles: LaunchProfile[], wanted: string): LaunchProfile |
   return profiles.find((p) => p.profile === lower || p.name.toLowerCase() === lower);
 }
 
-export function runCommand(profile: LaunchProfile): Promise<number> {
-  process.stderr.write(`heavy: ${profile.name}: ${shellQuote(profile.command)}\n`);
+export function runCommand(profile: LaunchProfile, announce = true): Promise<number> {
+  if (announce) process.stderr.write(`heavy: ${profile.name}: ${shellQuote(profile.command)}\n`);
   const [file, ...argv] = profile.command;
   const child = spawn(file, argv, {
     cwd: profile.cwd,

@@ -87,6 +87,8 @@ export function resolveProfile(template: ProfileTemplate, project: ProjectInfo, 
     host: overrides.host ?? serve.host ?? DEFAULT_HOST,
     port: String(overrides.port ?? serve.port ?? DEFAULT_PORT),
     serveArgs: serve.args ?? [],
+    // The Python helpers get [tool.heavy.db] already validated, so there is one config parser.
+    dbConfig: JSON.stringify(project.config.db ?? {}),
   };
   const variant = variantFor(template, project);
   const spec = template.run[variant] ?? template.run.asgi;
