@@ -464,6 +464,21 @@ def next_revision(alembic_cfg, current: str | None) -> str | None:
     return None
 
 
+def failing_revision(alembic_cfg, err: BaseException) -> str | None:
+    """The migration whose code raised err, found from the traceback's files."""
+    from alembic.script import ScriptDirectory
+
+    files = []
+    tb = err.__traceback__
+    while tb is not None:
+        files.append(os.path.abspath(tb.tb_frame.f_code.co_filename))
+        tb = tb.tb_next
+    for rev in ScriptDirectory.from_config(alembic_cfg).walk_revisions():
+        if rev.path and os.path.abspath(rev.path) in files:
+            return f"{rev.revision} ({os.path.relpath(rev.path)})"
+    return None
+
+
 def upgrade(alembic_cfg, url, step: str, where: str) -> None:
     from alembic import command
 
@@ -472,7 +487,9 @@ def upgrade(alembic_cfg, url, step: str, where: str) -> None:
     except HeavyError:
         raise
     except Exception as err:
-        failing = next_revision(alembic_cfg, current_revision(url))
+        # With transactional DDL (PostgreSQL) the version table rolls back too, so the
+        # traceback is the reliable witness of which migration failed.
+        failing = failing_revision(alembic_cfg, err) or next_revision(alembic_cfg, current_revision(url))
         raise StepFailed(f"{step} on {where}: revision {failing or '?'} failed: {type(err).__name__}: {err}",
                          detail=traceback.format_exc()) from None
 
