@@ -27,6 +27,9 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
 
   async resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
     if (!(await requireTrust())) return undefined;
+    // Child processes (reloaders, forked test runs, seed scripts) arrive as attach requests
+    // to the adapter that is already running; they need nothing from the project.
+    if (config.request === 'attach') return config;
     const target = folder ?? vscode.workspace.workspaceFolders?.[0];
     if (!target) {
       void vscode.window.showErrorMessage('Heavy Dev: open a project folder to use its profiles.');
@@ -51,7 +54,7 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
         : `Heavy Dev: there is no profile "${wanted}". Known profiles: ${found.profiles.map((p) => p.profile).join(', ')}.`);
       return undefined;
     }
-    if (profile.confirm) {
+    if (profile.confirm && config.skipConfirm !== true) {
       const go = 'Continue';
       if ((await vscode.window.showWarningMessage(profile.confirm, { modal: true }, go)) !== go) return undefined;
     }
@@ -90,13 +93,17 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
 }
 
 function withoutUndefined(config: vscode.DebugConfiguration): Record<string, unknown> {
-  const { args: _a, env: _e, host: _h, port: _p, ...rest } = config;
+  const { args: _a, env: _e, host: _h, port: _p, skipConfirm: _s, ...rest } = config;
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
 }
 
 /** debugpy's own adapter, started with the project's interpreter: no Python extension needed. */
 export class DebugpyAdapterFactory implements vscode.DebugAdapterDescriptorFactory {
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.DebugAdapterDescriptor {
+    const connect = session.configuration.connect as { host?: string; port: number } | undefined;
+    if (session.configuration.request === 'attach' && connect) {
+      return new vscode.DebugAdapterServer(connect.port, connect.host ?? '127.0.0.1');
+    }
     const python = session.configuration.python as string;
     return new vscode.DebugAdapterExecutable(python, ['-m', 'debugpy.adapter'], { cwd: session.configuration.cwd });
   }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { addProfilesToLaunchJson } from './addToLaunchJson';
+import { followChildProcesses } from './childProcesses';
 import { DEBUG_TYPE, DebugpyAdapterFactory, HeavyDebugConfigurationProvider } from './debugProvider';
 import { debugpyInstaller } from './installDebugpy';
 
@@ -19,6 +20,7 @@ export function register(context: vscode.ExtensionContext, log: vscode.OutputCha
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new DebugpyAdapterFactory()),
     vscode.commands.registerCommand('heavy.addProfilesToLaunchJson', addProfilesToLaunchJson),
+    followChildProcesses(),
   );
   return { dynamicConfigurations: (folder) => provider.provideDebugConfigurations(folder) };
 }

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 interface TestResult { title: string; state: 'passed' | 'failed'; duration?: number; error?: string }
 
 export async function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'bdd', timeout: 180000, color: false });
+  const mocha = new Mocha({ ui: 'bdd', timeout: 150000, color: false });
   for (const f of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, f));
   const tests: TestResult[] = [];
   let failures: number;

@@ -140,3 +140,44 @@ describe('Run and Debug profiles', () => {
     assert.equal(fs.readFileSync(launchPath, 'utf8'), first, 'a second run changes nothing');
   });
 });
+
+describe('Database profiles under the debugger', () => {
+  it('Pave DB stops at a breakpoint in the seed script and paves the dev database', async () => {
+    const root = folder().uri.fsPath;
+    const seed = path.join(root, 'scripts', 'seed.py');
+    const line = fs.readFileSync(seed, 'utf8').split('\n').findIndex((l) => l.includes('print("seeded'));
+    assert.ok(line > 0);
+    const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(seed), new vscode.Position(line, 0)));
+    vscode.debug.addBreakpoints([bp]);
+    const transcript: string[] = [];
+    const stopped = waitFor<{ session: vscode.DebugSession; body: any }>('the seed breakpoint', 90000, (done) =>
+      vscode.debug.registerDebugAdapterTrackerFactory('heavy', {
+        createDebugAdapterTracker: (session) => ({
+          onDidSendMessage: (m) => {
+            if (m.type === 'event' && m.event === 'output') transcript.push(m.body.output);
+            if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint') done({ session, body: m.body });
+          },
+        }),
+      })).catch((err) => { throw new Error(`${err.message}\n--- debug transcript ---\n${transcript.join('')}`); });
+    const dbFile = path.join(root, 'dev.db');
+    fs.rmSync(dbFile, { force: true });
+    assert.ok(await vscode.debug.startDebugging(folder(), {
+      type: 'heavy', request: 'launch', name: 'Pave DB', profile: 'pave-db', skipConfirm: true, console: 'internalConsole',
+    }));
+    const { session, body } = await stopped;
+    transcript.push('[stopped]');
+    const trace = await session.customRequest('stackTrace', { threadId: body.threadId, startFrame: 0, levels: 1 });
+    transcript.push('[trace]');
+    assert.equal(trace.stackFrames[0].name, 'main');
+    assert.equal(trace.stackFrames[0].line, line + 1);
+    assert.ok(String(trace.stackFrames[0].source.path).endsWith(seed));
+    // Paved before seeding: the tables exist while the seed is paused.
+    assert.ok(fs.existsSync(dbFile), 'the dev database was created');
+    vscode.debug.removeBreakpoints([bp]);
+    const ended = waitFor('Pave DB to finish', 60000, (done) => vscode.debug.onDidTerminateDebugSession((s) => { if (s.name === 'Pave DB' && !s.parentSession) done(undefined); }));
+    await session.customRequest('continue', { threadId: body.threadId });
+    transcript.push('[continued]');
+    await ended.catch((err) => { throw new Error(`${err.message}\n${transcript.join('')}`); });
+    assert.match(transcript.join(''), /paved sqlite:\/\/\/\.\/dev\.db: dropped and created 2 tables/);
+  });
+});
