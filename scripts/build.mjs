@@ -38,13 +38,17 @@ await Promise.all([
 chmodSync('dist/heavy.js', 0o755);
 
 if (withTests) {
-  const suite = 'test/vscode/suite';
-  await build({
-    ...common,
-    sourcemap: 'inline',
-    minify: false,
-    entryPoints: readdirSync(suite).filter((f) => f.endsWith('.ts')).map((f) => join(suite, f)),
-    outdir: 'out/test/vscode/suite',
-    external: ['vscode', 'mocha'],
-  });
+  // Each suite folder gets the shared runner (suite/index.ts) next to its own tests.
+  for (const suite of ['test/vscode/suite', 'test/vscode/suite-restricted']) {
+    const tests = readdirSync(suite).filter((f) => f.endsWith('.test.ts'))
+      .map((f) => ({ in: join(suite, f), out: f.replace(/\.ts$/, '') }));
+    await build({
+      ...common,
+      sourcemap: 'inline',
+      minify: false,
+      entryPoints: [{ in: 'test/vscode/suite/index.ts', out: 'index' }, ...tests],
+      outdir: join('out', suite),
+      external: ['vscode', 'mocha'],
+    });
+  }
 }

@@ -26,7 +26,7 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
   }
 
   async resolveDebugConfiguration(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
-    if (!(await requireTrust())) return undefined;
+    if (!requireTrust()) return undefined;
     // Child processes (reloaders, forked test runs, seed scripts) arrive as attach requests
     // to the adapter that is already running; they need nothing from the project.
     if (config.request === 'attach') return config;

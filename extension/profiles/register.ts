@@ -7,6 +7,8 @@ import { debugpyInstaller } from './installDebugpy';
 export interface ProfilesApi {
   /** The configurations the Run and Debug view lists for `folder` with no launch.json. */
   dynamicConfigurations(folder: vscode.WorkspaceFolder): Promise<vscode.DebugConfiguration[]>;
+  /** What a configuration launches (undefined when it is refused, e.g. in Restricted Mode). */
+  resolve(folder: vscode.WorkspaceFolder, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined>;
 }
 
 export function register(context: vscode.ExtensionContext, log: vscode.OutputChannel): ProfilesApi {
@@ -22,5 +24,8 @@ export function register(context: vscode.ExtensionContext, log: vscode.OutputCha
     vscode.commands.registerCommand('heavy.addProfilesToLaunchJson', addProfilesToLaunchJson),
     followChildProcesses(),
   );
-  return { dynamicConfigurations: (folder) => provider.provideDebugConfigurations(folder) };
+  return {
+    dynamicConfigurations: (folder) => provider.provideDebugConfigurations(folder),
+    resolve: (folder, config) => provider.resolveDebugConfiguration(folder, config),
+  };
 }

@@ -1,31 +1,33 @@
-// Runs the integration suite (test/vscode/suite) inside a real VS Code.
+// Runs the integration suites inside a real VS Code: test/vscode/suite in a trusted
+// workspace, test/vscode/suite-restricted in Restricted Mode.
 // HEAVY_VSCODE_LAUNCHER=server (default; works offline): the VS Code server from code-server in Chromium.
 // HEAVY_VSCODE_LAUNCHER=electron: desktop VS Code through @vscode/test-electron (needs a download).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installServer, makeWorkspace, openBrowser, repoRoot, startServer, withTimeout } from './server.mjs';
 
 const launcher = process.env.HEAVY_VSCODE_LAUNCHER ?? 'server';
 const timeoutMs = Number(process.env.HEAVY_VSCODE_TIMEOUT_MS ?? 10 * 60 * 1000);
+const SUITES = [
+  { name: 'suite', trusted: true },
+  { name: 'suite-restricted', trusted: false },
+];
 
 execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs'), '--tests'], { stdio: 'inherit', cwd: repoRoot });
-const workspace = makeWorkspace('it');
-const results = join(mkdtempSync(join(tmpdir(), 'heavy-results-')), 'results.json');
-const testsPath = join(repoRoot, 'out/test/vscode/suite/index.js');
-const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace };
+const serverDir = launcher === 'server' ? installServer() : undefined;
 
-async function viaServer() {
-  const server = await startServer({ serverDir: installServer(), env });
+async function viaServer(suite, workspace, results, env) {
+  const server = await startServer({ serverDir, env, trusted: suite.trusted });
   let browser;
+  let page;
   try {
     const payload = [
       ['extensionDevelopmentPath', server.remote(repoRoot)],
-      ['extensionTestsPath', server.remote(testsPath)],
+      ['extensionTestsPath', server.remote(join(repoRoot, 'out/test/vscode', suite.name, 'index.js'))],
       ['skipWelcome', 'true'],
     ];
-    let page;
     ({ browser, page } = await openBrowser(server.url(workspace, payload)));
     const errors = [];
     page.on('console', (m) => { if (m.type() === 'error' && /heavy|Activating|Cannot find/i.test(m.text())) errors.push(m.text()); });
@@ -38,9 +40,10 @@ async function viaServer() {
           }
           await new Promise((r) => setTimeout(r, 500));
         }
-      })(), timeoutMs, 'the integration suite');
+      })(), timeoutMs, `the integration suite ${suite.name}`);
     } catch (err) {
-      await page.screenshot({ path: join(repoRoot, '.vscode-test', 'integration-failure.png') }).catch(() => {});
+      mkdirSync(join(repoRoot, '.vscode-test'), { recursive: true });
+      await page.screenshot({ path: join(repoRoot, '.vscode-test', `integration-${suite.name}-failure.png`) }).catch(() => {});
       console.error(errors.join('\n'));
       console.error(server.output().slice(-4000));
       throw err;
@@ -51,26 +54,36 @@ async function viaServer() {
   }
 }
 
-async function viaElectron() {
+async function viaElectron(suite, workspace, env) {
   const { runTests } = await import('@vscode/test-electron');
   await runTests({
     extensionDevelopmentPath: repoRoot,
-    extensionTestsPath: testsPath,
-    launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
+    extensionTestsPath: join(repoRoot, 'out/test/vscode', suite.name, 'index.js'),
+    launchArgs: [workspace, '--disable-extensions', ...(suite.trusted ? ['--disable-workspace-trust'] : [])],
     extensionTestsEnv: env,
   });
 }
 
-try {
-  await (launcher === 'electron' ? viaElectron() : viaServer());
-} catch (err) {
-  console.error(`integration tests: ${err.message}`);
-  process.exit(1);
+let ok = true;
+for (const suite of SUITES) {
+  const workspace = makeWorkspace(suite.name);
+  const results = join(mkdtempSync(join(tmpdir(), 'heavy-results-')), 'results.json');
+  const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace };
+  try {
+    await (launcher === 'electron' ? viaElectron(suite, workspace, env) : viaServer(suite, workspace, results, env));
+  } catch (err) {
+    if (!existsSync(results)) {
+      console.error(`integration tests (${suite.name}): ${err.message}`);
+      ok = false;
+      continue;
+    }
+  }
+  const report = JSON.parse(readFileSync(results, 'utf8'));
+  for (const t of report.tests) {
+    console.log(`  ${t.state === 'passed' ? 'ok  ' : 'FAIL'} ${t.title} (${t.duration ?? 0} ms)`);
+    if (t.error) console.log(`       ${t.error.replace(/\n/g, '\n       ')}`);
+  }
+  console.log(`integration ${suite.name} (${launcher}, VS Code ${report.vscodeVersion}, ${suite.trusted ? 'trusted' : 'Restricted Mode'}): ${report.passed} passed, ${report.failed} failed`);
+  ok &&= report.failed === 0 && report.passed > 0;
 }
-const report = JSON.parse(readFileSync(results, 'utf8'));
-for (const t of report.tests) {
-  console.log(`  ${t.state === 'passed' ? 'ok  ' : 'FAIL'} ${t.title} (${t.duration ?? 0} ms)`);
-  if (t.error) console.log(`       ${t.error.replace(/\n/g, '\n       ')}`);
-}
-console.log(`integration (${launcher}, VS Code ${report.vscodeVersion}): ${report.passed} passed, ${report.failed} failed`);
-process.exit(report.failed === 0 && report.passed > 0 ? 0 : 1);
+process.exit(ok ? 0 : 1);

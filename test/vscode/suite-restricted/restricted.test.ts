@@ -1,0 +1,43 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Restricted Mode', () => {
+  it('runs nothing: starting a profile is refused and no process starts', async () => {
+    assert.equal(vscode.workspace.isTrusted, false, 'the workspace opened in Restricted Mode');
+    const folder = vscode.workspace.workspaceFolders![0];
+    const ext = vscode.extensions.getExtension('heavy-dev.heavy-dev')!;
+    const api = await ext.activate();
+    const port = await freePort();
+    const config = { type: 'heavy', request: 'launch', name: 'Run Server', profile: 'run-server', port, console: 'internalConsole' };
+    // Heavy Dev's own gate: the profile does not resolve into anything to run.
+    assert.equal(await api.profiles.resolve(folder, config), undefined);
+    // And from the user's side: VS Code asks for trust (a dialog tests cannot answer) and nothing starts.
+    const started = await Promise.race([
+      vscode.debug.startDebugging(folder, config),
+      new Promise((r) => setTimeout(() => r('still waiting for trust'), 8000)),
+    ]);
+    assert.notEqual(started, true);
+    await new Promise((r) => setTimeout(r, 2000));
+    const listening = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    assert.equal(listening, false, 'no server was started');
+    assert.equal(vscode.debug.activeDebugSession, undefined);
+    assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, 'dev.db')));
+  });
+});
