@@ -1,0 +1,87 @@
+// The one definition of what the extension, the CLI and the daemon say to each other.
+// LSP framing (Content-Length headers) over a Unix socket or a named pipe; the daemon
+// side is vscode-languageserver, clients use vscode-jsonrpc or vscode-languageclient.
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+export type Outcome = 'passed' | 'failed' | 'error' | 'skipped' | 'xfailed' | 'xpassed';
+
+export interface TestItem {
+  nodeid: string;
+  file: string;
+  line: number;
+  name: string;
+}
+
+export interface TestResult {
+  nodeid: string;
+  outcome: Outcome;
+  /** Which phase produced it: setup, call or teardown. */
+  when: string;
+  duration: number;
+  file: string;
+  line: number;
+  stdout?: string;
+  stderr?: string;
+  /** The failure as pytest prints it. */
+  message?: string;
+  failure?: { message: string; file: string; line: number };
+  /** For a failed `assert a == b`: the two sides, as repr. */
+  compare?: { op: string; actual: string; expected: string };
+}
+
+export interface RunParams {
+  runId: string;
+  /** Arguments for pytest, verbatim. */
+  args: string[];
+  color?: boolean;
+  /** Seconds before a test that has not finished is stopped and reported; default from config. */
+  timeout?: number;
+}
+
+export interface RunResult {
+  runId: string;
+  /** pytest's exit code (or 1 when a test crashed the run). */
+  exitCode: number;
+  results: TestResult[];
+  /** Tests that crashed the process or timed out, reported as errors. */
+  crashed?: { nodeid?: string; reason: string };
+  durationMs: number;
+  /** True when the warm parent had to be rebuilt and the run was retried. */
+  retried?: boolean;
+}
+
+export interface DiscoverResult {
+  items: TestItem[];
+  exitCode: number;
+  output: string;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  root: string;
+  version: string;
+  uptimeSeconds: number;
+  python?: string;
+  pythonVersion?: string;
+  pytestVersion?: string;
+  warm: 'starting' | 'warm' | 'rebuilding' | 'failed';
+  warmError?: string;
+  workerPid?: number;
+  lastRebuild?: { at: string; seconds: number; reason: string };
+  memory: { nodeRssBytes: number; workerRssBytes?: number };
+  runs: { active: number; queued: number; total: number };
+}
+
+export const Methods = {
+  runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
+  cancelRun: new NotificationType<{ runId: string }>('heavy/cancelRun'),
+  discover: new RequestType<{ args?: string[] }, DiscoverResult, void>('heavy/discover'),
+  status: new RequestType0<DaemonStatus, void>('heavy/status'),
+  shutdown: new RequestType0<void, void>('heavy/shutdownDaemon'),
+  /** Daemon → client: a run's terminal output, as it is written. */
+  runOutput: new NotificationType<{ runId: string; data: string }>('heavy/runOutput'),
+  /** Daemon → client: one test's result, as soon as it is known. */
+  testResult: new NotificationType<{ runId: string; result: TestResult }>('heavy/testResult'),
+  /** Daemon → client: the daemon says something worth showing (rebuilds, crashes). */
+  log: new NotificationType<{ message: string }>('heavy/log'),
+} as const;
