@@ -34,6 +34,10 @@ export interface RunParams {
   /** Arguments for pytest, verbatim. */
   args: string[];
   color?: boolean;
+  /** The client's working directory: pytest resolves paths and node ids from it. Default: the root. */
+  cwd?: string;
+  /** The client's environment; the project's .env fills in what it does not set. */
+  env?: Record<string, string>;
   /** Seconds before a test that has not finished is stopped and reported; default from config. */
   timeout?: number;
 }
@@ -66,15 +70,23 @@ export interface DaemonStatus {
   pytestVersion?: string;
   warm: 'starting' | 'warm' | 'rebuilding' | 'failed';
   warmError?: string;
+  /** Level 2: the project's own modules imported too ('warming' after a change, until re-imported). */
+  projectWarm: 'ready' | 'warming' | 'none';
   workerPid?: number;
   lastRebuild?: { at: string; seconds: number; reason: string };
   memory: { nodeRssBytes: number; workerRssBytes?: number };
   runs: { active: number; queued: number; total: number };
 }
 
+export interface FilesChanged {
+  files: string[];
+  /** Absolute test file paths, or 'all' when the change cannot be traced (config, data files). */
+  affected: string[] | 'all';
+}
+
 export const Methods = {
   runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
-  cancelRun: new NotificationType<{ runId: string }>('heavy/cancelRun'),
+  cancelRun: new NotificationType<{ runId: string; force?: boolean }>('heavy/cancelRun'),
   discover: new RequestType<{ args?: string[] }, DiscoverResult, void>('heavy/discover'),
   status: new RequestType0<DaemonStatus, void>('heavy/status'),
   shutdown: new RequestType0<void, void>('heavy/shutdownDaemon'),
@@ -82,6 +94,8 @@ export const Methods = {
   runOutput: new NotificationType<{ runId: string; data: string }>('heavy/runOutput'),
   /** Daemon → client: one test's result, as soon as it is known. */
   testResult: new NotificationType<{ runId: string; result: TestResult }>('heavy/testResult'),
+  /** Daemon → client: project files changed; `affected` are the test files that can see it. */
+  changed: new NotificationType<FilesChanged>('heavy/changed'),
   /** Daemon → client: the daemon says something worth showing (rebuilds, crashes). */
   log: new NotificationType<{ message: string }>('heavy/log'),
 } as const;

@@ -1,3 +1,6 @@
+import * as path from 'node:path';
+import { findProjectRoot } from '../project/root';
+
 /** A mistake on the command line; the CLI prints it with a hint and exits 2. */
 export class UsageError extends Error {}
 
@@ -48,4 +51,9 @@ export function parseArgs(argv: string[], spec: OptionSpec): ParsedArgs {
 function splitOnce(text: string, sep: string): [string, string | undefined] {
   const i = text.indexOf(sep);
   return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
+}
+
+/** `--root DIR`, else the nearest project root above the working directory. */
+export function rootOf(values: Record<string, string>): string {
+  return values['--root'] ? path.resolve(values['--root']) : findProjectRoot(process.cwd());
 }

@@ -2,17 +2,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { envToApply } from '../profiles/env';
 import { profilesFor, type LaunchProfile } from '../profiles';
-import { findProjectRoot } from '../project/root';
-import { parseArgs, UsageError } from './args';
+import { parseArgs, rootOf, UsageError } from './args';
 import { runCommand } from './profilesCommand';
 import { confirm } from './prompt';
-
-export const DB_HELP = `heavy db pave [--root DIR] [--yes]
-    Drop and recreate the dev database's tables (local databases only), then seed.
-heavy db migrate [--root DIR] [--message M]
-    Autogenerate an Alembic revision on a scratch database and round-trip it.
-heavy db check [--root DIR]
-    Exit 1 when the models and the migrations differ (for CI).`;
 
 export async function dbCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -22,10 +14,6 @@ export async function dbCommand(argv: string[]): Promise<number> {
     case 'check': return check(rest);
     default: throw new UsageError(verb ? `unknown verb "heavy db ${verb}" (expected pave, migrate or check)` : 'heavy db needs a verb: pave, migrate or check');
   }
-}
-
-function rootOf(values: Record<string, string>): string {
-  return values['--root'] ? path.resolve(values['--root']) : findProjectRoot(process.cwd());
 }
 
 /** The profile that runs the DB helper, so the CLI and VS Code run exactly the same thing. */

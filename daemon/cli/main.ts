@@ -1,24 +1,19 @@
-import { ConfigError } from '../project/config';
+import { ConfigError } from '../project/configError';
 import { UsageError } from './args';
-import { DB_HELP, dbCommand } from './dbCommand';
-import { PROFILES_HELP, profilesCommand } from './profilesCommand';
+import { HELP } from './help';
 
 declare const HEAVY_VERSION: string;
 
-const HELP = `heavy: the Heavy Dev command line
-
-${PROFILES_HELP}
-
-${DB_HELP}
-
-heavy help | --help      this text
-heavy --version          the version`;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
-const COMMANDS: Record<string, Command> = {
-  profiles: profilesCommand,
-  db: dbCommand,
+// Loaded on demand: `heavy test` should not pay for parsing what `heavy db` needs.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  profiles: async () => (await import('./profilesCommand')).profilesCommand,
+  db: async () => (await import('./dbCommand')).dbCommand,
+  test: async () => (await import('./testCommand')).testCommand,
+  watch: async () => (await import('./testCommand')).watchCommand,
+  daemon: async () => (await import('./daemonCommand')).daemonCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -34,13 +29,13 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[noun];
   try {
     if (!command) throw new UsageError(`unknown command "${noun}"`);
-    return await command(rest);
+    return await (await command())(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`heavy: ${err.message}\nRun "heavy help" for usage.\n`);
       return 2;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || (err instanceof Error && /test daemon/.test(err.message))) {
       process.stderr.write(`heavy: ${err.message}\n`);
       return 2;
     }

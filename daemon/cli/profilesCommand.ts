@@ -3,15 +3,9 @@ import * as path from 'node:path';
 import { envToApply } from '../profiles/env';
 import { profilesFor, type LaunchProfile } from '../profiles';
 import { shellQuote } from '../profiles/resolve';
-import { findProjectRoot } from '../project/root';
-import { parseArgs, UsageError } from './args';
-import { confirm } from './prompt';
 
-export const PROFILES_HELP = `heavy profiles [list] [--root DIR] [--json]
-    Print the Run and Debug profiles VS Code offers for the project, with the
-    exact command each runs.
-heavy profiles run PROFILE [--root DIR] [--yes] [-- EXTRA ARGS...]
-    Run a profile (by id or name) in this terminal, without a debugger.`;
+import { parseArgs, rootOf, UsageError } from './args';
+import { confirm } from './prompt';
 
 export async function profilesCommand(argv: string[]): Promise<number> {
   const verb = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'list';
@@ -24,7 +18,7 @@ export async function profilesCommand(argv: string[]): Promise<number> {
 function listProfiles(argv: string[]): number {
   const args = parseArgs(argv, { values: ['--root'], flags: ['--json'] });
   if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
-  const root = args.values['--root'] ? path.resolve(args.values['--root']) : findProjectRoot(process.cwd());
+  const root = rootOf(args.values);
   const { project, profiles, unavailable } = profilesFor(root);
   if (args.flags.has('--json')) {
     process.stdout.write(JSON.stringify(profiles, null, 2) + '\n');
@@ -54,7 +48,7 @@ async function runProfile(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ['--root'], flags: ['--yes'] });
   const [wanted, ...extra] = args.positional;
   if (!wanted) throw new UsageError('name the profile to run, e.g. heavy profiles run run-server');
-  const root = args.values['--root'] ? path.resolve(args.values['--root']) : findProjectRoot(process.cwd());
+  const root = rootOf(args.values);
   const { profiles, unavailable } = profilesFor(root, {}, { args: extra });
   const profile = findProfile(profiles, wanted);
   if (!profile) {

@@ -31,13 +31,9 @@ export interface HeavyConfig {
 
 export type Framework = 'fastapi' | 'starlette' | 'sanic' | 'flask';
 
-/** A problem in the user's project configuration, worded for the user. */
-export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string | undefined, message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from './configError';
+
+export { ConfigError };
 
 export interface PyProject {
   /** Absent when the project has no pyproject.toml. */

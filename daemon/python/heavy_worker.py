@@ -63,13 +63,35 @@ def is_third_party(module) -> bool:
     return not path.startswith(ROOT + os.sep)
 
 
-def probe_modules(pytest_args: list[str]) -> list[str]:
-    """Collects the project in a throwaway child and returns the third-party modules it loaded."""
+def is_test_module(name: str, module) -> bool:
+    """Test modules and conftest files are pytest's to import (it rewrites their asserts)."""
+    parts = name.split(".")
+    if any(p in ("tests", "test", "testing", "conftest") or p.startswith("test_") or p.endswith("_test") for p in parts):
+        return True
+    path = getattr(module, "__file__", None) or ""
+    return os.path.basename(path) == "conftest.py"
+
+
+def plugin_packages() -> set[str]:
+    """Top-level packages of pytest plugins (entry points): pytest must import them itself to rewrite their asserts."""
+    names: set[str] = set()
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="pytest11"):
+            names.add(ep.value.split(":")[0].split(".")[0])
+    except Exception:
+        pass
+    return names
+
+
+def probe_modules(pytest_args: list[str]) -> dict:
+    """Collects the project in a throwaway child and returns the modules it loaded, by kind."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        names: list[str] = []
+        found = {"third_party": [], "project": []}
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
@@ -77,9 +99,15 @@ def probe_modules(pytest_args: list[str]) -> list[str]:
             import pytest
 
             pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args])
-            names = [name for name, mod in list(sys.modules.items()) if mod is not None and is_third_party(mod)]
+            for name, mod in list(sys.modules.items()):
+                if mod is None or name == "__main__":
+                    continue
+                if is_third_party(mod):
+                    found["third_party"].append(name)
+                elif not is_test_module(name, mod):
+                    found["project"].append(name)
         finally:
-            os.write(write_fd, json.dumps(names).encode())
+            os.write(write_fd, json.dumps(found).encode())
             os.close(write_fd)
             os._exit(0)
     os.close(write_fd)
@@ -92,29 +120,119 @@ def probe_modules(pytest_args: list[str]) -> list[str]:
     os.close(read_fd)
     os.waitpid(pid, 0)
     try:
-        return json.loads(b"".join(chunks) or b"[]")
+        return json.loads(b"".join(chunks) or b"{}")
     except ValueError:
-        return []
+        return {}
 
 
-def warm(pytest_args: list[str]) -> int:
+def import_all(names: list[str]) -> int:
     import importlib
+    import warnings
 
+    loaded = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pytest shows import-time warnings in each run, where they belong
+        for name in names:
+            if name in sys.modules:
+                continue
+            try:
+                importlib.import_module(name)
+                loaded += 1
+            except BaseException:  # a module that cannot be imported alone is imported by its user later
+                pass
+    return loaded
+
+
+def load_plugins(pytest_args: list[str]) -> None:
+    """Imports pytest's plugins the way pytest does, through its assertion-rewriting import hook.
+
+    A run then finds them imported and rewritten, as a cold run would have them, with no
+    "already imported" warning. Conftest files are left out: they are the project's.
+    """
+    try:
+        from _pytest.config import _prepareconfig
+
+        config = _prepareconfig(["--noconftest", "-p", "no:cacheprovider", *pytest_args])
+        config._ensure_unconfigure()
+    except BaseException:
+        pass  # an older or newer pytest: runs import the plugins themselves
+
+
+def warm_level1(pytest_args: list[str]) -> tuple[int, list[str]]:
+    """Level 1: pytest and third-party imports. Returns the count and the project modules seen."""
     import pytest  # noqa: F401
     import _pytest.config  # noqa: F401
 
-    loaded = 0
-    for name in probe_modules(pytest_args):
-        if name in sys.modules or name == "__main__":
-            continue
-        try:
-            importlib.import_module(name)
-            loaded += 1
-        except BaseException:  # a module that cannot be imported alone is imported by its user later
-            pass
+    found = probe_modules(pytest_args)
+    load_plugins(pytest_args)
+    skip = plugin_packages()
+    third_party = [n for n in found.get("third_party", []) if n.split(".")[0] not in skip]
+    loaded = import_all(third_party)
     gc.collect()
     gc.freeze()
-    return loaded
+    return loaded, found.get("project", [])
+
+
+def warm_level2(project_modules: list[str]) -> list:
+    """Level 2: the project's own modules. Returns [file, mtime_ns, size] for each, to detect staleness."""
+    import_all(project_modules)
+    files = []
+    for name in project_modules:
+        mod = sys.modules.get(name)
+        path = getattr(mod, "__file__", None)
+        if path and path.endswith(".py"):
+            try:
+                st = os.stat(path)
+                files.append([os.path.abspath(path), str(st.st_mtime_ns), st.st_size])
+            except OSError:
+                pass
+    gc.collect()
+    gc.freeze()
+    return files
+
+
+def exact_bytecode_cache(prefix: str) -> None:
+    """Bytecode caches that cannot serve stale code.
+
+    CPython and pytest's assertion rewriter both validate a .pyc by the source's mtime in
+    whole seconds and its size, so an edit and its undo in the same second, at the same
+    size, would run the old code. Runs use a private cache (sys.pycache_prefix, so the
+    project's own __pycache__ is untouched) in which a .pyc counts only if it was written
+    after the source last changed.
+    """
+    import importlib.machinery as machinery
+
+    sys.pycache_prefix = prefix
+    sys.dont_write_bytecode = False  # the private cache never touches the project's folders
+
+    original_path_stats = machinery.SourceFileLoader.path_stats
+
+    def path_stats(self, path):
+        stats = original_path_stats(self, path)
+        st = os.stat(path)
+        # Microseconds, so the 32-bit mtime field in the header changes with any edit.
+        stats["mtime"] = st.st_mtime_ns // 1000
+        return stats
+
+    machinery.SourceFileLoader.path_stats = path_stats
+
+    try:
+        from _pytest.assertion import rewrite
+    except ImportError:
+        return
+    original_read_pyc = getattr(rewrite, "_read_pyc", None)
+    if original_read_pyc is None:
+        return
+
+    def read_pyc(source, pyc, *args, **kwargs):
+        try:
+            if os.stat(source).st_mtime_ns >= os.stat(pyc).st_mtime_ns:
+                return None
+        except OSError:
+            return None
+        return original_read_pyc(source, pyc, *args, **kwargs)
+
+    rewrite._read_pyc = read_pyc
 
 
 # ---------------------------------------------------------------- the run child
@@ -211,19 +329,29 @@ def run_child(socket_path: str, run: dict) -> None:
         sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         events = connect(socket_path, {"hello": "events", "id": run["id"]})
-        env = run.get("env") or {}
-        for key, value in env.items():
-            os.environ[key] = value
+        env = run.get("env")
+        if env is not None:
+            # Exactly the client's environment, as a cold run started from its shell would see.
+            os.environ.clear()
+            os.environ.update(env)
         if run.get("color"):
             os.environ.setdefault("FORCE_COLOR", "1")
         os.chdir(run.get("cwd") or ROOT)
-        gc.unfreeze()
+        # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
         import pytest
 
         args = list(run.get("args") or [])
         if run.get("color") and not any(a.startswith("--color") for a in args):
             args.insert(0, "--color=yes")
-        code = int(pytest.main(args, plugins=[Reporter(events)]))
+        profile_to = os.environ.get("HEAVY_PROFILE_RUN")
+        if profile_to:  # for working on the daemon itself: where does a warm run spend its time?
+            import cProfile
+
+            profiler = cProfile.Profile()
+            code = int(profiler.runcall(pytest.main, args, plugins=[Reporter(events)]))
+            profiler.dump_stats(profile_to)
+        else:
+            code = int(pytest.main(args, plugins=[Reporter(events)]))
         sys.stdout.flush()
         sys.stderr.flush()
     except SystemExit as exc:
@@ -245,28 +373,47 @@ def run_child(socket_path: str, run: dict) -> None:
 # ---------------------------------------------------------------- the warm parent
 
 
-def serve(socket_path: str, pytest_args: list[str]) -> None:
-    started = time.time()
-    control = connect(socket_path, {"hello": "worker", "pid": os.getpid()})
-    lock = threading.Lock()
-    import pytest
+def site_dirs() -> list[str]:
+    import site
 
-    modules = warm(pytest_args)
-    send(control, {"t": "ready", "pid": os.getpid(), "python": sys.executable, "version": sys.version.split()[0],
-                   "pytest": pytest.__version__, "warm_seconds": time.time() - started, "modules": modules}, lock)
-    children: dict[int, int] = {}  # pid -> run id
-    registry = threading.Lock()  # a child may exit before its pid is recorded
+    dirs = []
+    try:
+        dirs.extend(site.getsitepackages())
+    except AttributeError:
+        pass
+    user = getattr(site, "getusersitepackages", None)
+    if user and site.ENABLE_USER_SITE:
+        dirs.append(user())
+    return [d for d in dirs if os.path.isdir(d)]
 
-    def reap() -> None:
+
+class Server:
+    """A warm process: forks one child per run and reports how each ended."""
+
+    def __init__(self, socket_path: str, hello: dict):
+        self.socket_path = socket_path
+        self.control = connect(socket_path, hello)
+        self.lock = threading.Lock()
+        self.children: dict[int, str] = {}  # pid -> run id
+        self.registry = threading.Lock()  # a child may exit before its pid is recorded
+        self.draining = False  # replaced by a newer warm process: exit after the last run
+        self.level2: int | None = None
+
+    def send(self, message: dict) -> None:
+        send(self.control, message, self.lock)
+
+    def reap(self) -> None:
         while True:
             try:
                 pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
                 time.sleep(0.05)
                 continue
-            with registry:
-                run_id = children.pop(pid, None)
+            with self.registry:
+                run_id = self.children.pop(pid, None)
             if run_id is None:
+                if pid == self.level2:
+                    self.level2 = None
                 continue
             message = {"t": "exited", "id": run_id, "pid": pid}
             if os.WIFSIGNALED(status):
@@ -274,45 +421,91 @@ def serve(socket_path: str, pytest_args: list[str]) -> None:
             else:
                 message["code"] = os.WEXITSTATUS(status)
             try:
-                send(control, message, lock)
+                self.send(message)
             except OSError:
                 return
+            with self.registry:
+                if self.draining and not self.children:
+                    os._exit(0)
 
-    threading.Thread(target=reap, daemon=True).start()
-    buffer = b""
-    while True:
-        data = control.recv(65536)
-        if not data:
-            # The daemon is gone: take the running tests down with us.
-            for pid in list(children):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            os._exit(0)
-        buffer += data
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            message = json.loads(line)
-            kind = message.get("t")
-            if kind == "run":
-                # fork() while the reaper thread waits is safe: the child only runs pytest.
-                with registry:
-                    pid = os.fork()
-                    if pid == 0:
-                        control.close()
-                        run_child(socket_path, message)
-                    children[pid] = message["id"]
-                send(control, {"t": "started", "id": message["id"], "pid": pid}, lock)
-            elif kind == "cancel":
-                for pid, run_id in list(children.items()):
-                    if run_id == message["id"]:
-                        try:
-                            os.kill(pid, signal.SIGKILL if message.get("force") else signal.SIGINT)
-                        except ProcessLookupError:
-                            pass
-            elif kind == "stop":
+    def loop(self, on_message=None) -> None:
+        threading.Thread(target=self.reap, daemon=True).start()
+        buffer = b""
+        while True:
+            data = self.control.recv(65536)
+            if not data:
+                # The daemon is gone: take the running tests down with us.
+                for pid in list(self.children):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 os._exit(0)
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                message = json.loads(line)
+                kind = message.get("t")
+                if kind == "run":
+                    # fork() while the reaper thread waits is safe: the child only runs pytest.
+                    with self.registry:
+                        pid = os.fork()
+                        if pid == 0:
+                            self.control.close()
+                            run_child(self.socket_path, message)
+                        self.children[pid] = message["id"]
+                    self.send({"t": "started", "id": message["id"], "pid": pid})
+                elif kind == "cancel":
+                    for pid, run_id in list(self.children.items()):
+                        if run_id == message["id"]:
+                            try:
+                                os.kill(pid, signal.SIGKILL if message.get("force") else signal.SIGINT)
+                            except ProcessLookupError:
+                                pass
+                elif kind == "drain":
+                    with self.registry:
+                        self.draining = True
+                        if not self.children:
+                            os._exit(0)
+                elif kind == "stop":
+                    os._exit(0)
+                elif on_message:
+                    on_message(message)
+
+
+def serve(socket_path: str, pytest_args: list[str]) -> None:
+    started = time.time()
+    server = Server(socket_path, {"hello": "worker", "level": 1, "pid": os.getpid()})
+    import pytest
+
+    modules, project = warm_level1(pytest_args)
+    # After level 1, so third-party imports used the normal caches; everything imported from now on is exact.
+    exact_bytecode_cache(os.environ.get("HEAVY_PYCACHE") or os.path.join(os.path.dirname(socket_path), "pycache"))
+    server.send({"t": "ready", "level": 1, "pid": os.getpid(), "python": sys.executable, "version": sys.version.split()[0],
+                 "pytest": pytest.__version__, "warm_seconds": time.time() - started, "modules": modules,
+                 "site": site_dirs()})
+
+    def on_message(message: dict) -> None:
+        if message.get("t") != "level2":
+            return
+        # Level 2 is a fork of this process that adds the project's own modules. The daemon
+        # asks for a new one whenever a file it imported changes, and retires the old one.
+        with server.registry:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    began = time.time()
+                    server.control.close()
+                    level2 = Server(socket_path, {"hello": "worker", "level": 2, "pid": os.getpid(), "stamp": message.get("stamp")})
+                    files = warm_level2(project)
+                    level2.send({"t": "ready", "level": 2, "pid": os.getpid(), "files": files, "stamp": message.get("stamp"),
+                                 "warm_seconds": time.time() - began})
+                    level2.loop()
+                finally:
+                    os._exit(0)
+            server.level2 = pid
+
+    server.loop(on_message)
 
 
 def main() -> None:

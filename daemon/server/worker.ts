@@ -5,6 +5,16 @@ import * as path from 'node:path';
 import { helpersDir } from '../assets';
 import type { DaemonStatus, RunParams, RunResult, TestItem, TestResult } from '../protocol';
 
+interface Level2 {
+  sock: net.Socket;
+  pid?: number;
+  stamp: number;
+  ready: boolean;
+  /** [file, mtime_ns as a string, size] of every project module it imported. */
+  files: Array<[string, string, number]>;
+  fileSet: Set<string>;
+}
+
 /** Where a run's output and results go while it runs. */
 export interface RunSink {
   output(data: string): void;
@@ -24,6 +34,10 @@ interface ActiveRun {
   started: number;
   timedOut?: string;
   retried: boolean;
+  /** Which warm parent forked it; a replaced parent finishes its own runs before it exits. */
+  generation: number;
+  /** The control connection of the process that forked it (level 1 or level 2). */
+  via?: net.Socket;
   done: (r: RunResult & { items?: TestItem[] }) => void;
   timer?: NodeJS.Timeout;
 }
@@ -33,6 +47,8 @@ export interface WorkerOptions {
   python: string;
   socketPath: string;
   env: NodeJS.ProcessEnv;
+  /** The project's .env, applied under a client's own environment. */
+  projectEnv: Record<string, string>;
   pytestArgs: string[];
   timeoutSeconds?: number;
   log(message: string): void;
@@ -53,12 +69,22 @@ export class Worker {
   private readyReject?: (err: Error) => void;
   state: DaemonStatus['warm'] = 'starting';
   error?: string;
-  info: { pid?: number; python?: string; version?: string; pytest?: string } = {};
+  info: { pid?: number; python?: string; version?: string; pytest?: string; site?: string[] } = {};
   lastRebuild?: { at: string; seconds: number; reason: string };
   private generation = 0;
   private stopping = false;
+  /** Level 2: a fork of the warm parent that also imported the project's own modules. */
+  private level2?: Level2;
+  private level2Stamp = 0;
+  private level2Timer?: NodeJS.Timeout;
+  private changeSeq = 0;
+  private lastChange = new Map<string, number>();
 
-  constructor(private readonly options: WorkerOptions) {}
+  constructor(private options: WorkerOptions) {}
+
+  update(changes: Partial<Pick<WorkerOptions, 'python' | 'env' | 'projectEnv' | 'timeoutSeconds'>>): void {
+    this.options = { ...this.options, ...changes };
+  }
 
   async listen(): Promise<void> {
     if (process.platform !== 'win32') fs.rmSync(this.options.socketPath, { force: true });
@@ -73,7 +99,7 @@ export class Worker {
   /** Starts (or replaces) the warm parent. */
   start(reason: string): Promise<void> {
     const generation = ++this.generation;
-    this.kill();
+    this.retire();
     this.state = this.lastRebuild ? 'rebuilding' : 'starting';
     this.error = undefined;
     const began = Date.now();
@@ -100,6 +126,7 @@ export class Worker {
       this.fail(message);
     });
     proc.on('exit', (code, signal) => {
+      this.orphaned(generation, signal ?? `code ${code}`);
       if (generation !== this.generation || this.stopping) return;
       const last = stderr.trim().split('\n').filter((l) => l.startsWith('heavy:')).pop();
       if (this.state !== 'warm') {
@@ -107,6 +134,9 @@ export class Worker {
         return;
       }
       this.options.log(`the warm test process died (${signal ?? `code ${code}`}); rebuilding it`);
+      const level2 = this.level2;
+      this.level2 = undefined;
+      if (level2?.pid) { try { process.kill(level2.pid, 'SIGKILL'); } catch { /* gone */ } }
       void this.recoverRuns();
     });
     this.readyPromiseMeta = { began, reason, generation };
@@ -136,7 +166,8 @@ export class Worker {
         return;
       }
       const rest = buffer.slice(nl + 1);
-      if (hello.hello === 'worker') this.attachControl(sock, rest);
+      if (hello.hello === 'worker' && (hello as { level?: number }).level === 2) this.attachLevel2(sock, rest, (hello as { stamp?: number }).stamp ?? -1);
+      else if (hello.hello === 'worker') this.attachControl(sock, rest);
       else if (hello.hello === 'out') this.attachOutput(sock, String(hello.id), rest);
       else if (hello.hello === 'events') this.attachEvents(sock, String(hello.id), rest);
       else sock.destroy();
@@ -146,28 +177,113 @@ export class Worker {
   }
 
   private attachControl(sock: net.Socket, rest: string): void {
-    this.control?.destroy();
+    // A retired parent keeps its own connection until its last run has reported.
     this.control = sock;
-    this.controlBuffer = rest;
-    sock.on('data', (d) => {
-      this.controlBuffer += d.toString('utf8');
-      let nl: number;
-      while ((nl = this.controlBuffer.indexOf('\n')) >= 0) {
-        const line = this.controlBuffer.slice(0, nl);
-        this.controlBuffer = this.controlBuffer.slice(nl + 1);
-        if (line.trim()) this.onControl(JSON.parse(line));
+    readLines(sock, rest, (m) => this.onControl(m));
+  }
+
+  private attachLevel2(sock: net.Socket, rest: string, stamp: number): void {
+    if (stamp !== this.level2Stamp || this.state !== 'warm') {
+      sock.write(JSON.stringify({ t: 'stop' }) + '\n');
+      return;
+    }
+    const level2: Level2 = { sock, stamp, ready: false, files: [], fileSet: new Set() };
+    this.level2 = level2;
+    readLines(sock, rest, (m) => {
+      if (m.t === 'ready') {
+        level2.pid = m.pid;
+        level2.files = m.files;
+        level2.fileSet = new Set(level2.files.map((f) => f[0]));
+        // A file that changed while level 2 was importing makes it stale at birth.
+        if ([...level2.fileSet].some((f) => (this.lastChange.get(f) ?? -1) > stamp)) this.dropLevel2('changed while warming');
+        else level2.ready = true;
+      } else {
+        this.onControl(m);
       }
     });
+    sock.on('close', () => {
+      if (this.level2 === level2) this.level2 = undefined;
+      // Runs it forked that never reported: it died under them. Retry them once from level 1.
+      for (const run of this.runs.values()) {
+        if (run.via === sock && !run.exited) this.retryElsewhere(run);
+      }
+    });
+  }
+
+  /** A level 2 process died mid-run (it was killed, or crashed): retry on level 1, once. */
+  private retryElsewhere(run: ActiveRun): void {
+    if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
+    this.runs.delete(run.params.runId);
+    clearInterval(run.timer);
+    for (const s of run.streams) s.destroy();
+    if (run.retried) {
+      run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason: 'the warm test process died twice' }, durationMs: Date.now() - run.started, retried: true });
+      return;
+    }
+    run.sink.output('\nheavy: the warm test process died during this run; the run is retried\n');
+    this.scheduleLevel2();
+    void this.run(run.params, run.sink, true).then(run.done, (err) =>
+      run.done({ runId: run.params.runId, exitCode: 3, results: [], crashed: { reason: (err as Error).message }, durationMs: Date.now() - run.started, retried: true }));
+  }
+
+  /** Tells the worker which project files changed, so level 2 is never used with old code. */
+  filesChanged(files: string[]): void {
+    let stale = false;
+    for (const file of files) {
+      this.lastChange.set(file, ++this.changeSeq);
+      if (this.level2?.fileSet.has(file)) stale = true;
+    }
+    if (stale) this.dropLevel2('project files changed');
+    if (!this.level2) this.scheduleLevel2();
+  }
+
+  private dropLevel2(_why: string): void {
+    const level2 = this.level2;
+    if (!level2) return;
+    this.level2 = undefined;
+    level2.ready = false;
+    level2.sock.write(JSON.stringify({ t: 'drain' }) + '\n');
+  }
+
+  /** Asks level 1 for a fresh level 2 once changes settle. */
+  private scheduleLevel2(delayMs = 300): void {
+    clearTimeout(this.level2Timer);
+    this.level2Timer = setTimeout(() => {
+      if (this.state !== 'warm' || !this.control || this.level2) return;
+      this.level2Stamp = this.changeSeq;
+      this.send({ t: 'level2', stamp: this.level2Stamp });
+    }, delayMs);
+  }
+
+  /** Level 2, if it imported exactly what is on disk now. */
+  private freshLevel2(): Level2 | undefined {
+    const level2 = this.level2;
+    if (!level2?.ready) return undefined;
+    for (const [file, mtimeNs, size] of level2.files) {
+      // The watcher may not have told us yet about a file saved a moment ago.
+      const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+      if (!st || st.mtimeNs !== BigInt(mtimeNs) || Number(st.size) !== size) {
+        this.dropLevel2('a project file changed');
+        this.scheduleLevel2();
+        return undefined;
+      }
+    }
+    return level2;
+  }
+
+  get level2State(): 'ready' | 'warming' | 'none' {
+    return this.level2?.ready ? 'ready' : this.level2 || this.level2Timer ? 'warming' : 'none';
   }
 
   private onControl(message: any): void {
     switch (message.t) {
       case 'ready': {
         this.state = 'warm';
-        this.info = { pid: message.pid, python: message.python, version: message.version, pytest: message.pytest };
+        this.info = { pid: message.pid, python: message.python, version: message.version, pytest: message.pytest, site: message.site };
         const meta = this.readyPromiseMeta!;
         this.lastRebuild = { at: new Date().toISOString(), seconds: (Date.now() - meta.began) / 1000, reason: meta.reason };
         this.readyResolve?.();
+        this.scheduleLevel2(0);
         break;
       }
       case 'started': {
@@ -262,23 +378,29 @@ export class Worker {
     await this.ready;
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
     return new Promise((resolve) => {
-      const run: ActiveRun = { params, sink, results: [], streams: new Set(), started: Date.now(), retried, done: resolve };
+      const run: ActiveRun = { params, sink, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
       this.runs.set(params.runId, run);
       const timeout = params.timeout ?? this.options.timeoutSeconds;
       if (timeout) {
         run.timer = setInterval(() => {
           if (run.running && run.runningSince && Date.now() - run.runningSince > timeout * 1000 && !run.timedOut) {
             run.timedOut = `timed out after ${timeout}s`;
-            this.send({ t: 'cancel', id: params.runId, force: true });
+            run.via?.write(JSON.stringify({ t: 'cancel', id: params.runId, force: true }) + '\n');
           }
         }, 100);
       }
-      this.send({ t: 'run', id: params.runId, args: params.args, color: !!params.color });
+      const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
+      run.via = this.freshLevel2()?.sock ?? this.control;
+      run.via!.write(JSON.stringify({ t: 'run', id: params.runId, args: params.args, color: !!params.color, cwd: params.cwd, env }) + '\n');
     });
   }
 
   cancel(runId: string, force = false): void {
-    if (this.runs.has(runId)) this.send({ t: 'cancel', id: runId, force });
+    this.runs.get(runId)?.via?.write(JSON.stringify({ t: 'cancel', id: runId, force }) + '\n');
+  }
+
+  has(runId: string): boolean {
+    return this.runs.has(runId);
   }
 
   get activeRuns(): number {
@@ -289,10 +411,24 @@ export class Worker {
     this.control?.write(JSON.stringify(message) + '\n');
   }
 
+  /** A retired parent that died before its runs reported: those runs end as crashed. */
+  private orphaned(generation: number, how: string): void {
+    if (generation === this.generation) return;
+    for (const run of this.runs.values()) {
+      if (run.generation === generation && !run.exited) {
+        if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
+        run.exited = { signal: `the warm test process's exit (${how})` };
+        for (const s of run.streams) s.destroy();
+        run.streams.clear();
+        this.maybeFinish(run);
+      }
+    }
+  }
+
   /** The warm parent died mid-run: kill its orphans, rebuild, and retry each run once. */
   private async recoverRuns(): Promise<void> {
-    const orphans = [...this.runs.values()];
-    this.runs.clear();
+    const orphans = [...this.runs.values()].filter((r) => r.generation === this.generation);
+    for (const run of orphans) this.runs.delete(run.params.runId);
     for (const run of orphans) {
       clearInterval(run.timer);
       if (run.pid) {
@@ -330,7 +466,24 @@ export class Worker {
     }
   }
 
+  /** Replaces the warm parent: a warm one drains (finishes its runs, then exits); anything else is killed. */
+  private retire(): void {
+    this.dropLevel2('rebuilding');
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null) return;
+    const hasRuns = [...this.runs.values()].some((r) => r.generation === this.generation - 1);
+    if (this.control && hasRuns) {
+      this.send({ t: 'drain' });
+      this.control = undefined;
+    } else {
+      this.kill();
+    }
+  }
+
   private kill(): void {
+    const level2 = this.level2;
+    this.level2 = undefined;
+    if (level2?.pid) { try { process.kill(level2.pid, 'SIGKILL'); } catch { /* gone */ } }
     if (this.proc && this.proc.exitCode === null) {
       this.stopping = true;
       this.proc.kill('SIGKILL');
@@ -348,4 +501,18 @@ export class Worker {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     if (process.platform !== 'win32') fs.rmSync(this.options.socketPath, { force: true });
   }
+}
+
+function readLines(sock: net.Socket, rest: string, onMessage: (message: any) => void): void {
+  let buffer = rest;
+  const consume = () => {
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) onMessage(JSON.parse(line));
+    }
+  };
+  consume();
+  sock.on('data', (d) => { buffer += d.toString('utf8'); consume(); });
 }

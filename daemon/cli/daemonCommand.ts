@@ -1,0 +1,115 @@
+import { connectDaemon } from '../client';
+import { Methods, type DaemonStatus } from '../protocol';
+import { readLock } from '../server/lock';
+import { daemonPaths } from '../server/paths';
+import { parseArgs, rootOf, UsageError } from './args';
+
+export async function daemonCommand(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === '__serve') {
+    const { values } = parseArgs(rest, { values: ['--root'] });
+    const { serveForever } = await import('../server/daemon');
+    return serveForever(rootOf(values));
+  }
+  const { values, flags, positional } = parseArgs(rest, { values: ['--root'], flags: ['--json'] });
+  if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
+  const root = rootOf(values);
+  const json = flags.has('--json');
+  switch (verb) {
+    case 'start': return start(root, json);
+    case 'stop': return stop(root, json);
+    case 'restart': {
+      await stop(root, true);
+      return start(root, json);
+    }
+    case 'status': return status(root, json);
+    default: throw new UsageError(verb ? `unknown verb "heavy daemon ${verb}" (expected start, stop, status or restart)` : 'heavy daemon needs a verb: start, stop, status or restart');
+  }
+}
+
+async function start(root: string, json: boolean): Promise<number> {
+  const daemon = await connectDaemon(root, { start: true });
+  const status = await daemon!.connection.sendRequest(Methods.status);
+  daemon!.close();
+  if (json) process.stdout.write(JSON.stringify({ ...status, started: daemon!.started }, null, 2) + '\n');
+  else process.stdout.write(`${daemon!.started ? 'started' : 'already running:'} the test daemon for ${root} (pid ${status.pid})\n`);
+  return 0;
+}
+
+async function stop(root: string, json: boolean): Promise<number> {
+  const daemon = await connectDaemon(root, { start: false });
+  let pid: number | undefined;
+  if (daemon) {
+    const status = await daemon.connection.sendRequest(Methods.status);
+    pid = status.pid;
+    await daemon.connection.sendRequest(Methods.shutdown).catch(() => {});
+    daemon.close();
+    await waitForExit(pid);
+  } else {
+    // No answer on the socket; a process may still hold the lock (hung daemon).
+    const holder = readLock(daemonPaths(root).lock);
+    if (holder && isAlive(holder.pid)) {
+      pid = holder.pid;
+      process.kill(pid, 'SIGTERM');
+      if (!(await waitForExit(pid, 3000))) process.kill(pid, 'SIGKILL');
+    }
+  }
+  if (json) process.stdout.write(JSON.stringify({ stopped: pid !== undefined, pid }) + '\n');
+  else process.stdout.write(pid ? `stopped the test daemon (pid ${pid})\n` : `no test daemon is running for ${root}\n`);
+  return 0;
+}
+
+async function status(root: string, json: boolean): Promise<number> {
+  const daemon = await connectDaemon(root, { start: false });
+  if (!daemon) {
+    if (json) process.stdout.write(JSON.stringify({ running: false, root }) + '\n');
+    else process.stdout.write(`no test daemon is running for ${root}\n`);
+    return 3;
+  }
+  const s = await daemon.connection.sendRequest(Methods.status);
+  daemon.close();
+  if (json) {
+    process.stdout.write(JSON.stringify({ running: true, ...s }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(formatStatus(s));
+  return 0;
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const mb = (n?: number) => (n === undefined ? '?' : `${(n / 1048576).toFixed(0)} MB`);
+  const lines = [
+    `test daemon for ${s.root}`,
+    `  pid ${s.pid}, up ${formatSeconds(s.uptimeSeconds)}, heavy ${s.version}`,
+    `  python ${s.python ?? '?'}${s.pythonVersion ? ` (${s.pythonVersion}, pytest ${s.pytestVersion})` : ''}`,
+    `  warm state: ${s.warm}${s.warmError ? `: ${s.warmError}` : ''}; project modules: ${s.projectWarm}`,
+    s.lastRebuild ? `  last rebuild ${s.lastRebuild.at} took ${s.lastRebuild.seconds.toFixed(2)}s (${s.lastRebuild.reason})` : '',
+    `  memory: daemon ${mb(s.memory.nodeRssBytes)}, warm python ${mb(s.memory.workerRssBytes)}`,
+    `  runs: ${s.runs.active} running, ${s.runs.queued} queued, ${s.runs.total} so far`,
+  ];
+  return lines.filter(Boolean).join('\n') + '\n';
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 120) return `${seconds.toFixed(0)}s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(0)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}

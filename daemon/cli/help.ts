@@ -1,0 +1,36 @@
+// Kept apart from the commands so `heavy help` loads none of them.
+
+export const PROFILES_HELP = `heavy profiles [list] [--root DIR] [--json]
+    Print the Run and Debug profiles VS Code offers for the project, with the
+    exact command each runs.
+heavy profiles run PROFILE [--root DIR] [--yes] [-- EXTRA ARGS...]
+    Run a profile (by id or name) in this terminal, without a debugger.`;
+
+export const TEST_HELP = `heavy test [--root DIR] [PYTEST ARGS...]
+    Run pytest through the warm daemon (started if needed). Everything after heavy's own
+    options goes to pytest verbatim; the exit code is pytest's.
+heavy watch [--root DIR] [PYTEST ARGS...]
+    Re-run the tests affected by each saved change, with a one-line summary.`;
+
+export const DAEMON_HELP = `heavy daemon start|stop|status|restart [--root DIR] [--json]
+    The warm test daemon for a project (one per project root; start is idempotent).`;
+
+export const DB_HELP = `heavy db pave [--root DIR] [--yes]
+    Drop and recreate the dev database's tables (local databases only), then seed.
+heavy db migrate [--root DIR] [--message M]
+    Autogenerate an Alembic revision on a scratch database and round-trip it.
+heavy db check [--root DIR]
+    Exit 1 when the models and the migrations differ (for CI).`;
+
+export const HELP = `heavy: the Heavy Dev command line
+
+${PROFILES_HELP}
+
+${TEST_HELP}
+
+${DAEMON_HELP}
+
+${DB_HELP}
+
+heavy help | --help      this text
+heavy --version          the version`;

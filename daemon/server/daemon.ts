@@ -1,0 +1,324 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createConnection, type Connection } from 'vscode-languageserver';
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
+import { envToApply } from '../profiles/env';
+import { detectProject, type ProjectInfo } from '../project/detect';
+import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
+import { affectedTests, buildImportGraph } from '../tests/importGraph';
+import { acquireLock, releaseLock } from './lock';
+import { daemonPaths } from './paths';
+import { needsRebuild, watchProject, type ProjectWatcher } from './watch';
+import { Worker, type RunSink } from './worker';
+
+declare const HEAVY_VERSION: string;
+const VERSION = typeof HEAVY_VERSION === 'string' ? HEAVY_VERSION : 'dev';
+
+/** Changes are batched this long before a rebuild or a `changed` notification. */
+const SETTLE_MS = 150;
+
+interface Client {
+  connection: Connection;
+  runs: Set<string>;
+}
+
+/**
+ * One daemon per project root: owns the warm Python worker, the file watcher and the
+ * socket that editors and terminals connect to.
+ */
+export class Daemon {
+  private readonly paths;
+  private server?: net.Server;
+  private worker?: Worker;
+  private watcher?: ProjectWatcher;
+  private project?: ProjectInfo;
+  private configError?: string;
+  private clients = new Set<Client>();
+  private active = 0;
+  private queue: Array<() => void> = [];
+  private totalRuns = 0;
+  private started = Date.now();
+  private pendingChanges = new Set<string>();
+  private settleTimer?: NodeJS.Timeout;
+  private rebuildPending = false;
+  private sitePackagesStamp?: number;
+  private logStream?: fs.WriteStream;
+  /** Runs cancelled while they waited in the queue. */
+  private cancelled = new Set<string>();
+
+  constructor(readonly root: string) {
+    this.paths = daemonPaths(root);
+  }
+
+  log(message: string): void {
+    const line = `${new Date().toISOString()} ${message}\n`;
+    if (this.logStream) this.logStream.write(line);
+    else process.stderr.write(line);
+    for (const client of this.clients) void client.connection.sendNotification(Methods.log, { message }).catch(() => {});
+  }
+
+  /** Returns false when another live daemon already serves this root. */
+  async start(): Promise<boolean> {
+    if (await isListening(this.paths.socket)) return false;
+    const lock = acquireLock(this.paths.lock, this.root);
+    if (!lock.ok) return false;
+    this.loadProject();
+    const env = this.workerEnv();
+    this.worker = new Worker({
+      root: this.root,
+      python: this.project?.python.path ?? 'python3',
+      socketPath: this.paths.workerSocket,
+      env,
+      projectEnv: this.project?.env ?? {},
+      pytestArgs: [],
+      timeoutSeconds: this.project?.config.tests?.timeout,
+      log: (m) => this.log(m),
+    });
+    await this.worker.listen();
+    this.rebuild('daemon started');
+    // A socket left by a daemon that was killed: the lock says nobody owns it any more.
+    if (process.platform !== 'win32') fs.rmSync(this.paths.socket, { force: true });
+    this.server = net.createServer((sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.paths.socket, () => resolve());
+    });
+    if (process.platform !== 'win32') fs.chmodSync(this.paths.socket, 0o600);
+    this.watcher = watchProject(this.root, (rel) => this.onFileChange(rel));
+    this.log(`daemon ${process.pid} serving ${this.root}`);
+    return true;
+  }
+
+  private loadProject(): void {
+    try {
+      this.project = detectProject(this.root);
+      this.configError = undefined;
+    } catch (err) {
+      this.configError = (err as Error).message;
+    }
+  }
+
+  private workerEnv(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...envToApply(this.project?.env ?? {}, process.env) };
+    delete env.ELECTRON_RUN_AS_NODE;
+    // The daemon's own terminal state must not leak into pytest's idea of the terminal.
+    delete env.FORCE_COLOR;
+    return env;
+  }
+
+  private rebuild(reason: string): void {
+    if (this.configError) {
+      this.worker!.state = 'failed';
+      this.worker!.error = this.configError;
+      this.log(`not warming: ${this.configError}`);
+      return;
+    }
+    this.log(`warming the test process (${reason})`);
+    this.sitePackagesStamp = undefined;
+    this.worker!.update({
+      python: this.project!.python.path,
+      env: this.workerEnv(),
+      projectEnv: this.project!.env,
+      timeoutSeconds: this.project!.config.tests?.timeout,
+    });
+    this.worker!.start(reason).then(
+      () => {
+        this.sitePackagesStamp = this.sitePackagesMtime();
+        this.log(`warm in ${this.worker!.lastRebuild?.seconds.toFixed(2)}s`);
+      },
+      (err) => this.log(`could not warm the test process: ${(err as Error).message}`),
+    );
+  }
+
+  /** Installing or removing a package touches site-packages; that makes the warm imports suspect. */
+  private sitePackagesMtime(): number | undefined {
+    let newest: number | undefined;
+    for (const dir of this.worker?.info.site ?? []) {
+      try {
+        newest = Math.max(newest ?? 0, fs.statSync(dir).mtimeMs);
+      } catch { /* gone */ }
+    }
+    return newest;
+  }
+
+  private onFileChange(relative: string): void {
+    if (relative.endsWith('.py')) this.worker?.filesChanged([path.join(this.root, relative)]);
+    if (needsRebuild(relative)) this.rebuildPending = true;
+    this.pendingChanges.add(path.join(this.root, relative));
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.settle(), SETTLE_MS);
+  }
+
+  private settle(): void {
+    const files = [...this.pendingChanges];
+    this.pendingChanges.clear();
+    if (this.rebuildPending) {
+      this.rebuildPending = false;
+      this.loadProject();
+      this.rebuild(`${files.map((f) => path.relative(this.root, f)).filter(needsRebuild).join(', ')} changed`);
+    }
+    let affected: string[] | 'all';
+    try {
+      affected = files.some(needsRebuild) ? 'all' : affectedTests(buildImportGraph(this.root), files);
+    } catch {
+      affected = 'all';
+    }
+    for (const client of this.clients) void client.connection.sendNotification(Methods.changed, { files, affected }).catch(() => {});
+  }
+
+  private accept(sock: net.Socket): void {
+    const client: Client = { connection: undefined as unknown as Connection, runs: new Set() };
+    const watchDog = {
+      shutdownReceived: false,
+      initialize: () => {},
+      // A client's "exit" ends its connection, never the daemon that others share.
+      exit: () => sock.destroy(),
+    };
+    const connection = createConnection(
+      (logger) => createProtocolConnection(new StreamMessageReader(sock), new StreamMessageWriter(sock), logger),
+      watchDog,
+    );
+    client.connection = connection;
+    this.clients.add(client);
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      this.clients.delete(client);
+      // A client that goes away takes its runs with it.
+      for (const runId of client.runs) this.cancel(runId, true);
+      connection.dispose();
+    });
+    connection.onInitialize(() => ({ capabilities: {}, serverInfo: { name: 'heavy-daemon', version: VERSION } }));
+    connection.onRequest(Methods.status, () => this.status());
+    connection.onRequest(Methods.shutdown, () => {
+      setTimeout(() => void this.stop().then(() => process.exit(0)), 10);
+    });
+    connection.onNotification(Methods.cancelRun, ({ runId, force }) => this.cancel(runId, !!force));
+    connection.onRequest(Methods.runTests, async (params, token) => {
+      client.runs.add(params.runId);
+      token.onCancellationRequested(() => this.cancel(params.runId, false));
+      try {
+        return await this.run(params, {
+          output: (data) => void connection.sendNotification(Methods.runOutput, { runId: params.runId, data }).catch(() => {}),
+          result: (result) => void connection.sendNotification(Methods.testResult, { runId: params.runId, result }).catch(() => {}),
+        });
+      } finally {
+        client.runs.delete(params.runId);
+      }
+    });
+    connection.onRequest(Methods.discover, async (params) => {
+      let output = '';
+      const runId = `discover-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      const result = await this.run({ runId, args: ['--collect-only', '-q', ...(params.args ?? [])] }, {
+        output: (data) => { output += data; },
+        result: () => {},
+      });
+      return { items: (result as RunResult & { items?: TestItem[] }).items ?? [], exitCode: result.exitCode, output };
+    });
+    connection.listen();
+  }
+
+  private async run(params: RunParams, sink: RunSink): Promise<RunResult> {
+    const worker = this.worker!;
+    if (this.configError) return this.failedRun(params, sink, this.configError);
+    await this.slot();
+    try {
+      if (this.cancelled.delete(params.runId)) {
+        sink.output('heavy: cancelled before it started\n');
+        return { runId: params.runId, exitCode: 2, results: [], durationMs: 0 };
+      }
+      if (worker.state === 'warm' && this.sitePackagesStamp !== undefined && this.sitePackagesMtime() !== this.sitePackagesStamp) {
+        this.rebuild('installed packages changed');
+      }
+      this.totalRuns++;
+      try {
+        return await worker.run(params, sink);
+      } finally {
+        this.cancelled.delete(params.runId);
+      }
+    } catch (err) {
+      return this.failedRun(params, sink, (err as Error).message);
+    } finally {
+      this.release();
+    }
+  }
+
+  private cancel(runId: string, force: boolean): void {
+    if (this.worker?.has(runId)) this.worker.cancel(runId, force);
+    else this.cancelled.add(runId);
+  }
+
+  private failedRun(params: RunParams, sink: RunSink, message: string): RunResult {
+    sink.output(`heavy: ${message}\n`);
+    return { runId: params.runId, exitCode: 3, results: [], crashed: { reason: message }, durationMs: 0 };
+  }
+
+  private slot(): Promise<void> {
+    const limit = Math.max(1, this.project?.config.tests?.workers ?? 2);
+    if (this.active < limit) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(() => { this.active++; resolve(); }));
+  }
+
+  private release(): void {
+    this.active--;
+    this.queue.shift()?.();
+  }
+
+  status(): DaemonStatus {
+    const w = this.worker;
+    return {
+      pid: process.pid,
+      root: this.root,
+      version: VERSION,
+      uptimeSeconds: (Date.now() - this.started) / 1000,
+      python: w?.info.python ?? this.project?.python.path,
+      pythonVersion: w?.info.version,
+      pytestVersion: w?.info.pytest,
+      warm: w?.state ?? 'starting',
+      projectWarm: w?.level2State ?? 'none',
+      warmError: w?.error,
+      workerPid: w?.info.pid,
+      lastRebuild: w?.lastRebuild,
+      memory: { nodeRssBytes: process.memoryUsage.rss(), workerRssBytes: w?.workerRss() },
+      runs: { active: this.active, queued: this.queue.length, total: this.totalRuns },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.log('daemon stopping');
+    await this.watcher?.close();
+    await this.worker?.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    for (const client of this.clients) client.connection.dispose();
+    if (process.platform !== 'win32') fs.rmSync(this.paths.socket, { force: true });
+    releaseLock(this.paths.lock);
+  }
+
+  /** Sends the daemon's log to its file (the daemon runs detached from any terminal). */
+  logToFile(): void {
+    this.logStream = fs.createWriteStream(this.paths.log, { flags: 'a', mode: 0o600 });
+  }
+}
+
+export function isListening(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(socket);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** Entry point of `heavy daemon __serve`: runs until stopped. */
+export async function serveForever(root: string): Promise<number> {
+  const daemon = new Daemon(root);
+  daemon.logToFile();
+  if (!(await daemon.start())) return 0;
+  const stop = () => void daemon.stop().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {});
+  return new Promise<number>(() => {});
+}
