@@ -1,0 +1,258 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { connectDaemon } from '../../daemon/client';
+import { Methods, type TestResult } from '../../daemon/protocol';
+import { daemonPaths } from '../../daemon/server/paths';
+import { copyExample, heavyAsync, heavySync, junitOutcomes, python, stopDaemon, waitFor, writeFiles } from '../helpers/project';
+
+const OUTCOMES = `import pytest
+
+
+def test_compare_fails():
+    assert 1 + 1 == 3
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+def test_error_in_fixture(broken):
+    pass
+
+
+@pytest.mark.xfail(reason="known", strict=False)
+def test_xpass():
+    assert True
+
+
+def test_prints_and_fails():
+    print("to stdout")
+    assert "abc" == "abd"
+`;
+
+// Order matters: the first test checks what the second leaves behind in a previous run.
+const ISOLATION = `import os
+
+import app.settings as settings
+
+
+def test_1_state_is_clean():
+    assert "HEAVY_LEAK" not in os.environ
+    assert not hasattr(settings, "leaked")
+
+
+def test_2_leaves_state_behind():
+    os.environ["HEAVY_LEAK"] = "1"
+    settings.leaked = True
+`;
+
+describe('heavy test: the warm daemon', function () {
+  this.timeout(120000);
+  const roots: string[] = [];
+  const project = (extra: Record<string, string> = {}) => {
+    const root = copyExample(extra);
+    roots.push(root);
+    return root;
+  };
+  after(() => {
+    for (const root of roots) stopDaemon(root);
+  });
+
+  it('gives the same outcome for every test as a cold pytest run, run after run', () => {
+    const root = project({ 'tests/test_outcomes.py': OUTCOMES, 'tests/test_isolation.py': ISOLATION });
+    const cold = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', '--junitxml=cold.xml'], { cwd: root, encoding: 'utf8' });
+    const first = heavySync(['test', '--junitxml=warm1.xml'], root);
+    assert.match(first.stderr, /started the test daemon/);
+    const second = heavySync(['test', '--junitxml=warm2.xml'], root);
+    assert.equal(first.code, cold.status, first.stdout + first.stderr);
+    assert.equal(second.code, cold.status);
+    const expected = junitOutcomes(path.join(root, 'cold.xml'));
+    assert.ok(expected.size >= 18, `the suite has ${expected.size} tests`);
+    assert.deepEqual([...new Set(expected.values())].sort(), ['error', 'failed', 'passed', 'skipped', 'xfailed']);
+    assert.deepEqual(junitOutcomes(path.join(root, 'warm1.xml')), expected);
+    assert.deepEqual(junitOutcomes(path.join(root, 'warm2.xml')), expected);
+    assert.equal(expected.get('tests.test_isolation::test_1_state_is_clean'), 'passed');
+    // The summary line is pytest's own.
+    assert.match(second.stdout, /2 failed, \d+ passed, 1 skipped, 1 xfailed, 1 xpassed, 1 error/);
+  });
+
+  it('streams structured results and serves discovery warm', async () => {
+    const root = project({ 'tests/test_outcomes.py': OUTCOMES });
+    const daemon = (await connectDaemon(root, { start: true }))!;
+    try {
+      const streamed: TestResult[] = [];
+      daemon.connection.onNotification(Methods.testResult, (p) => { streamed.push(p.result); });
+      let output = '';
+      daemon.connection.onNotification(Methods.runOutput, (p) => { output += p.data; });
+      const result = await daemon.connection.sendRequest(Methods.runTests, { runId: 'r1', args: ['tests/test_outcomes.py'], cwd: root });
+      assert.equal(result.exitCode, 1);
+      assert.deepEqual(streamed.map((r) => r.nodeid), result.results.map((r) => r.nodeid));
+      const compare = result.results.find((r) => r.nodeid.endsWith('test_compare_fails'))!;
+      assert.equal(compare.outcome, 'failed');
+      assert.equal(compare.file, path.join(root, 'tests', 'test_outcomes.py'));
+      assert.equal(compare.line, 4);
+      assert.deepEqual(compare.compare, { op: '==', actual: '2', expected: '3' });
+      assert.equal(compare.failure?.line, 5);
+      const printed = result.results.find((r) => r.nodeid.endsWith('test_prints_and_fails'))!;
+      assert.equal(printed.stdout, 'to stdout\n');
+      assert.deepEqual(printed.compare, { op: '==', actual: "'abc'", expected: "'abd'" });
+      const fixture = result.results.find((r) => r.nodeid.endsWith('test_error_in_fixture'))!;
+      assert.equal(fixture.outcome, 'error');
+      assert.match(fixture.message!, /fixture broke/);
+      assert.equal(result.results.find((r) => r.nodeid.endsWith('test_xpass'))!.outcome, 'xpassed');
+      assert.match(output, /2 failed, 1 xpassed, 1 error/);
+
+      const found = await daemon.connection.sendRequest(Methods.discover, {});
+      const ids = found.items.map((i) => i.nodeid);
+      assert.ok(ids.includes('tests/test_logic.py::test_word_count[one-1]'), ids.join('\n'));
+      const slugify = found.items.find((i) => i.nodeid === 'tests/test_logic.py::test_slugify')!;
+      assert.equal(slugify.file, path.join(root, 'tests', 'test_logic.py'));
+      assert.equal(slugify.line, 6);
+    } finally {
+      daemon.close();
+    }
+  });
+
+  it('never runs stale code: edits, same-size edits, undo, and a new conftest fixture', () => {
+    const root = project();
+    const logic = path.join(root, 'app', 'logic.py');
+    const original = fs.readFileSync(logic, 'utf8');
+    assert.equal(heavySync(['test', 'tests/test_logic.py::test_slugify'], root).code, 0);
+    // Same size, same second: a bytecode cache keyed on whole seconds and size would miss it.
+    fs.writeFileSync(logic, original.replace('title.lower()', 'title.upper()'));
+    const broken = heavySync(['test', 'tests/test_logic.py::test_slugify'], root);
+    assert.equal(broken.code, 1, broken.stdout);
+    assert.match(broken.stdout, /HELLO-BIG-WORLD/);
+    fs.writeFileSync(logic, original);
+    assert.equal(heavySync(['test', 'tests/test_logic.py::test_slugify'], root).code, 0);
+    fs.writeFileSync(logic, original.replace('title.lower()', 'title.upper()'));
+    assert.equal(heavySync(['test', 'tests/test_logic.py::test_slugify'], root).code, 1);
+    fs.writeFileSync(logic, original);
+    writeFiles(root, {
+      'tests/conftest.py': fs.readFileSync(path.join(root, 'tests', 'conftest.py'), 'utf8') + '\n\n@pytest.fixture\ndef answer():\n    return 42\n',
+      'tests/test_new.py': 'def test_answer(answer):\n    assert answer == 42\n',
+    });
+    const fresh = heavySync(['test', '-q', 'tests/test_new.py'], root);
+    assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);
+    assert.match(fresh.stdout, /1 passed/);
+  });
+
+  it('reports a segfault, os._exit and a hang past the timeout as errors of that test, and stays up', () => {
+    const root = project({
+      'tests/test_crash.py': 'import ctypes, os, time\n\n\ndef test_segfault():\n    ctypes.string_at(0)\n\n\ndef test_exit():\n    os._exit(3)\n\n\ndef test_hang():\n    time.sleep(600)\n\n\ndef test_fine():\n    assert True\n',
+    });
+    fs.appendFileSync(path.join(root, 'pyproject.toml'), 'timeout = 3\n');
+    for (const [name, reason] of [['test_segfault', /SIGSEGV/], ['test_exit', /exited with code 3/], ['test_hang', /timed out after 3s/]] as const) {
+      const r = heavySync(['test', `tests/test_crash.py::${name}`], root);
+      assert.notEqual(r.code, 0, name);
+      assert.match(r.stdout, new RegExp(`tests/test_crash.py::${name}: `));
+      assert.match(r.stdout, reason);
+      const ok = heavySync(['test', '-q', 'tests/test_crash.py::test_fine'], root);
+      assert.equal(ok.code, 0, `after ${name}: ${ok.stdout}${ok.stderr}`);
+    }
+  });
+
+  it('runs two clients in parallel, and Ctrl+C cancels a run but leaves the daemon healthy', async () => {
+    const root = project({
+      'tests/test_slow.py': 'import os, time\n\n\ndef test_slow(tmp_path_factory):\n    marker = os.environ.get("HEAVY_TEST_MARKS")\n    with open(marker, "a") as f:\n        f.write(f"start {time.time()}\\n")\n    time.sleep(1.5)\n    with open(marker, "a") as f:\n        f.write(f"end {time.time()}\\n")\n\n\ndef test_forever():\n    open(os.environ["HEAVY_TEST_MARKS"] + ".forever", "w").close()\n    time.sleep(600)\n',
+    });
+    const marks = path.join(root, 'marks.txt');
+    process.env.HEAVY_TEST_MARKS = marks;
+    try {
+      assert.equal(heavySync(['daemon', 'start'], root).code, 0);
+      const a = heavyAsync(['test', '-q', 'tests/test_slow.py::test_slow'], root);
+      const b = heavyAsync(['test', '-q', 'tests/test_slow.py::test_slow'], root);
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      assert.equal(ra.code, 0, ra.stdout + ra.stderr);
+      assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+      const lines = fs.readFileSync(marks, 'utf8').trim().split('\n');
+      // Both started before either ended: they ran side by side, not one after the other.
+      assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['start', 'start', 'end', 'end']);
+
+      const c = heavyAsync(['test', 'tests/test_slow.py::test_forever'], root);
+      await waitFor(() => fs.existsSync(marks + '.forever'), 30000, 'the test to start');
+      c.child.kill('SIGINT');
+      const rc = await c.done;
+      assert.equal(rc.code, 2, rc.stdout + rc.stderr);
+      assert.match(rc.stdout, /KeyboardInterrupt|Interrupted/);
+      const status = JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout);
+      assert.equal(status.runs.active, 0);
+      assert.equal(heavySync(['test', '-q', 'tests/test_logic.py'], root).code, 0);
+    } finally {
+      delete process.env.HEAVY_TEST_MARKS;
+    }
+  });
+
+  it('recovers from kill -9 of the daemon and of the warm Python process', async () => {
+    const root = project();
+    assert.equal(heavySync(['daemon', 'start'], root).code, 0);
+    const before = JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout);
+    for (const key of ['pid', 'uptimeSeconds', 'python', 'warm', 'memory']) assert.ok(key in before, key);
+    await waitFor(() => JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).warm === 'warm', 30000, 'warm');
+    const warm = JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout);
+    assert.ok(warm.lastRebuild.seconds > 0);
+    assert.ok(warm.memory.workerRssBytes > 0);
+    // The socket is private to this user.
+    const paths = daemonPaths(root);
+    assert.equal(fs.statSync(paths.socket).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(paths.dir).mode & 0o777, 0o700);
+
+    process.kill(warm.workerPid, 'SIGKILL');
+    const afterWorker = heavySync(['test', '-q', 'tests/test_logic.py::test_slugify'], root);
+    assert.equal(afterWorker.code, 0, afterWorker.stdout + afterWorker.stderr);
+
+    process.kill(warm.pid, 'SIGKILL');
+    await waitFor(() => { try { process.kill(warm.pid, 0); return false; } catch { return true; } }, 5000, 'the daemon to die');
+    assert.ok(fs.existsSync(paths.lock), 'kill -9 leaves the lock behind');
+    const afterDaemon = heavySync(['test', '-q', 'tests/test_logic.py::test_slugify'], root);
+    assert.equal(afterDaemon.code, 0, afterDaemon.stdout + afterDaemon.stderr);
+    assert.match(afterDaemon.stderr, /started the test daemon/);
+    const replaced = JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout);
+    assert.notEqual(replaced.pid, warm.pid);
+    // start is idempotent.
+    const again = JSON.parse(heavySync(['daemon', 'start', '--json'], root).stdout);
+    assert.equal(again.pid, replaced.pid);
+    assert.equal(again.started, false);
+  });
+
+  it('behaves as pytest on bad input: unknown node id, syntax errors', () => {
+    const root = project();
+    const cold = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', 'tests/test_logic.py::test_nope'], { cwd: root, encoding: 'utf8' });
+    const warm = heavySync(['test', 'tests/test_logic.py::test_nope'], root);
+    assert.equal(cold.status, 4);
+    assert.equal(warm.code, 4);
+    const notFound = (text: string) => /ERROR: not found: .*test_nope.*/.exec(text)?.[0];
+    assert.ok(notFound(cold.stdout + cold.stderr));
+    assert.equal(notFound(warm.stdout + warm.stderr), notFound(cold.stdout + cold.stderr));
+
+    writeFiles(root, { 'tests/test_broken.py': 'def test_x(:\n    pass\n' });
+    const syntax = heavySync(['test', 'tests/test_broken.py'], root);
+    assert.equal(syntax.code, 2);
+    assert.match(syntax.stdout, /SyntaxError/);
+    assert.match(syntax.stdout, /ERROR collecting tests\/test_broken.py/);
+    assert.equal(heavySync(['test', '-q', 'tests/test_logic.py'], root).code, 0);
+  });
+
+  it('says which interpreter lacks pytest, or does not exist', function () {
+    this.timeout(120000);
+    const root = project();
+    fs.rmSync(path.join(root, '.venv'));
+    fs.appendFileSync(path.join(root, 'pyproject.toml'), '');
+    const toml = fs.readFileSync(path.join(root, 'pyproject.toml'), 'utf8').replace('[tool.heavy]\n', '[tool.heavy]\npython = "/nonexistent/bin/python"\n');
+    fs.writeFileSync(path.join(root, 'pyproject.toml'), toml);
+    const missing = heavySync(['test'], root);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stdout + missing.stderr, /\/nonexistent\/bin\/python does not exist/);
+    stopDaemon(root);
+
+    const bare = path.join(root, 'bare-venv');
+    assert.equal(spawnSync('python3', ['-m', 'venv', '--without-pip', bare]).status, 0);
+    fs.writeFileSync(path.join(root, 'pyproject.toml'), toml.replace('/nonexistent/bin/python', `${bare}/bin/python`));
+    const noPytest = heavySync(['test'], root);
+    assert.notEqual(noPytest.code, 0);
+    assert.match(noPytest.stdout + noPytest.stderr, new RegExp(`pytest is not installed in ${bare}/bin/python.*-m pip install pytest`));
+  });
+});
