@@ -236,6 +236,23 @@ describe('heavy test: the warm daemon', function () {
     assert.equal(heavySync(['test', '-q', 'tests/test_logic.py'], root).code, 0);
   });
 
+  it('heavy watch re-runs only the tests affected by a save', async () => {
+    const root = project({ 'app/unused.py': 'X = 1\n' });
+    const w = heavyAsync(['watch', '-q'], root);
+    try {
+      await waitFor(() => /ok: .*passed.*watching for changes/.test(w.output()), 60000, 'the first run');
+      fs.appendFileSync(path.join(root, 'tests', 'test_logic.py'), '\n\ndef test_added():\n    assert True\n');
+      await waitFor(() => /test_logic.py changed: running 1 affected test file/.test(w.output()), 20000, 'the affected run');
+      await waitFor(() => (w.output().match(/watching for changes/g) ?? []).length >= 2, 20000, 'the second summary');
+      assert.match(w.output(), /ok: 6 passed, 1 skipped, 1 xfailed/);
+      fs.appendFileSync(path.join(root, 'app', 'unused.py'), 'Y = 2\n');
+      await waitFor(() => /unused.py changed; no test depends on it/.test(w.output()), 20000, 'the no-op notice');
+    } finally {
+      w.child.kill('SIGINT');
+      await w.done;
+    }
+  });
+
   it('says which interpreter lacks pytest, or does not exist', function () {
     this.timeout(120000);
     const root = project();
