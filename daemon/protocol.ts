@@ -63,6 +63,8 @@ export interface DiscoverResult {
 export interface DaemonStatus {
   pid: number;
   root: string;
+  /** Where it listens (a Unix socket in a 0700 folder, or a named pipe). */
+  socket: string;
   version: string;
   uptimeSeconds: number;
   python?: string;

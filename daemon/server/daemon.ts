@@ -272,6 +272,7 @@ export class Daemon {
     return {
       pid: process.pid,
       root: this.root,
+      socket: this.paths.socket,
       version: VERSION,
       uptimeSeconds: (Date.now() - this.started) / 1000,
       python: w?.info.python ?? this.project?.python.path,

@@ -195,8 +195,12 @@ export class Worker {
         level2.files = m.files;
         level2.fileSet = new Set(level2.files.map((f) => f[0]));
         // A file that changed while level 2 was importing makes it stale at birth.
-        if ([...level2.fileSet].some((f) => (this.lastChange.get(f) ?? -1) > stamp)) this.dropLevel2('changed while warming');
-        else level2.ready = true;
+        if ([...level2.fileSet].some((f) => (this.lastChange.get(f) ?? -1) > stamp)) {
+          this.dropLevel2('changed while warming');
+          this.scheduleLevel2();
+        } else {
+          level2.ready = true;
+        }
       } else {
         this.onControl(m);
       }

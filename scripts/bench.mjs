@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// npm run bench: the warm test daemon against cold pytest, side by side in one run, on a
+// private copy of the bundled example project. Medians of alternating runs; no targets are
+// asserted here, the ratios are printed for people (and issue notes) to read.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const rpc = require('vscode-jsonrpc/node');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const HEAVY = path.join(repo, 'dist', 'heavy.js');
+const EXAMPLE = path.join(repo, 'test', 'fixtures', 'example');
+const RUNS = Number(process.env.HEAVY_BENCH_RUNS ?? 7);
+const IDLE_SECONDS = Number(process.env.HEAVY_BENCH_IDLE ?? 30);
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+const TEST = 'tests/test_logic.py::test_slugify';
+
+if (!fs.existsSync(HEAVY)) throw new Error('dist/heavy.js is missing: run npm run build');
+if (!fs.existsSync(path.join(EXAMPLE, '.venv'))) throw new Error('the example has no .venv: run bash scripts/setup-example.sh');
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-'));
+fs.cpSync(EXAMPLE, root, { recursive: true, filter: (src) => !/(\.venv|__pycache__|\.pytest_cache|\.db)$/.test(src) });
+fs.symlinkSync(path.join(EXAMPLE, '.venv'), path.join(root, '.venv'));
+const python = path.join(root, '.venv', 'bin', 'python');
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const ms = (x) => `${x.toFixed(0)} ms`;
+
+function timed(cmd, args) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
+  const elapsed = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}`);
+  return { elapsed, stdout: r.stdout };
+}
+const cold = (args) => timed(python, ['-m', 'pytest', '-p', 'no:cacheprovider', ...args]);
+const heavy = (args) => timed(process.execPath, [HEAVY, ...args]);
+
+async function client() {
+  const status = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--json', '--root', root], { encoding: 'utf8' }).stdout);
+  const sock = net.connect(status.socket);
+  await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  const c = rpc.createMessageConnection(new rpc.StreamMessageReader(sock), new rpc.StreamMessageWriter(sock));
+  c.listen();
+  await c.sendRequest('initialize', { processId: null, capabilities: {} });
+  return { c, close: () => { c.dispose(); sock.destroy(); } };
+}
+
+function cpuSeconds(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+function descendants(pid) {
+  const out = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry), ...descendants(Number(entry)));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+async function waitWarm() {
+  for (let i = 0; i < 400; i++) {
+    const s = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'status', '--json', '--root', root], { encoding: 'utf8' }).stdout);
+    if (s.warm === 'warm' && s.projectWarm === 'ready') return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the daemon did not get warm');
+}
+
+const rows = [];
+function report(name, coldMs, warmMs, target) {
+  const ratio = coldMs / warmMs;
+  rows.push({ name, cold: ms(coldMs), warm: ms(warmMs), ratio: `${ratio.toFixed(1)}x`, target });
+}
+
+try {
+  spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--root', root], { stdio: 'inherit' });
+  await waitWarm();
+  const { c, close } = await client();
+
+  // 1. one test, cold against warm, alternating.
+  const c1 = [], w1 = [], d1 = [], own = [];
+  heavy(['test', '-q', TEST]);
+  for (let i = 0; i < RUNS; i++) {
+    c1.push(cold(['-q', TEST]).elapsed);
+    w1.push(heavy(['test', '-q', TEST]).elapsed);
+    const t = process.hrtime.bigint();
+    const r = await c.sendRequest('heavy/runTests', { runId: `bench-${i}`, args: ['-q', TEST], cwd: root });
+    d1.push(Number(process.hrtime.bigint() - t) / 1e6);
+    own.push(r.results.reduce((sum, x) => sum + x.duration * 1000, 0));
+  }
+  report('single test: CLI (heavy test)', median(c1), median(w1), '>= 10x');
+  report('single test: editor/daemon request', median(c1), median(d1), '>= 10x');
+  rows.push({ name: "  the test's own duration", cold: '', warm: `${median(own).toFixed(1)} ms`, ratio: '', target: 'within 50 ms' });
+
+  // 2. right after editing a module the test imports.
+  const logic = path.join(root, 'app', 'logic.py');
+  const original = fs.readFileSync(logic, 'utf8');
+  const c2 = [], w2 = [];
+  for (let i = 0; i < RUNS; i++) {
+    fs.writeFileSync(logic, `${original}\n# edit ${i}\n`);
+    c2.push(cold(['-q', TEST]).elapsed);
+    fs.writeFileSync(logic, `${original}\n# edit ${i} again\n`);
+    w2.push(heavy(['test', '-q', TEST]).elapsed);
+  }
+  fs.writeFileSync(logic, original);
+  report('run right after an edit (CLI)', median(c2), median(w2), '>= 4x');
+
+  // 3. discovery.
+  const c3 = [], w3 = [], d3 = [];
+  for (let i = 0; i < RUNS; i++) {
+    c3.push(cold(['--collect-only', '-q']).elapsed);
+    w3.push(heavy(['test', '--collect-only', '-q']).elapsed);
+    const t = process.hrtime.bigint();
+    const found = await c.sendRequest('heavy/discover', {});
+    if (!found.items.length) throw new Error('discovery found nothing');
+    d3.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  report('discovery: heavy test --collect-only', median(c3), median(w3), '>= 5x');
+  report('discovery: editor/daemon request', median(c3), median(d3), '>= 5x');
+
+  // 4. memory, after the runs above.
+  await waitWarm();
+  const status = await c.sendRequest('heavy/status');
+  close();
+
+  // 5. idle CPU.
+  const pids = [status.pid, ...descendants(status.pid)];
+  const before = pids.reduce((s, p) => s + cpuSeconds(p), 0);
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const after = pids.reduce((s, p) => s + cpuSeconds(p), 0);
+
+  console.log(`\nHeavy Dev benchmark: example project, median of ${RUNS} alternating runs (${os.cpus().length} cores)\n`);
+  console.table(rows);
+  console.log(`daemon Node RSS:        ${(status.memory.nodeRssBytes / 1048576).toFixed(0)} MB (target < 100 MB)`);
+  console.log(`warm Python parent RSS: ${(status.memory.workerRssBytes / 1048576).toFixed(0)} MB`);
+  console.log(`idle CPU over ${IDLE_SECONDS}s:      ${(after - before).toFixed(2)} CPU-seconds across ${pids.length} processes (${((after - before) / IDLE_SECONDS * 100).toFixed(2)}%)`);
+} finally {
+  spawnSync(process.execPath, [HEAVY, 'daemon', 'stop', '--root', root]);
+  fs.rmSync(root, { recursive: true, force: true });
+}
