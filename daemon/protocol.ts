@@ -74,6 +74,8 @@ export interface DaemonStatus {
   warmError?: string;
   /** Level 2: the project's own modules imported too ('warming' after a change, until re-imported). */
   projectWarm: 'ready' | 'warming' | 'none';
+  /** A worker started under the debugger (the Test Daemon profile) is attached and serves runs. */
+  debugged: boolean;
   workerPid?: number;
   lastRebuild?: { at: string; seconds: number; reason: string };
   memory: { nodeRssBytes: number; workerRssBytes?: number };

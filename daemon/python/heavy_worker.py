@@ -473,9 +473,9 @@ class Server:
                     on_message(message)
 
 
-def serve(socket_path: str, pytest_args: list[str]) -> None:
+def serve(socket_path: str, pytest_args: list[str], attached: bool = False) -> None:
     started = time.time()
-    server = Server(socket_path, {"hello": "worker", "level": 1, "pid": os.getpid()})
+    server = Server(socket_path, {"hello": "worker", "level": 1, "pid": os.getpid(), "attached": attached})
     import pytest
 
     modules, project = warm_level1(pytest_args)
@@ -508,6 +508,20 @@ def serve(socket_path: str, pytest_args: list[str]) -> None:
     server.loop(on_message)
 
 
+def daemon_worker_socket(root: str) -> str:
+    """Where the daemon for `root` waits for its worker; the same rule as daemon/server/paths.ts."""
+    import hashlib
+    import tempfile
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        base = os.path.join(runtime, "heavy")
+    else:
+        base = os.path.join(tempfile.gettempdir(), f"heavy-{os.getuid()}")
+    digest = hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
+    return os.path.join(base, f"{digest}.worker.sock")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Heavy Dev's warm pytest worker")
     parser.add_argument("--root", required=True)
@@ -520,16 +534,18 @@ def main() -> None:
     os.chdir(ROOT)
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    socket_path = args.connect or os.environ.get("HEAVY_WORKER_SOCKET")
-    if not socket_path:
-        sys.stderr.write("heavy: no daemon to serve: start it with `heavy daemon start` (or the Test Daemon profile)\n")
+    socket_path = args.connect or os.environ.get("HEAVY_WORKER_SOCKET") or (daemon_worker_socket(ROOT) if args.attach else None)
+    if not socket_path or (args.attach and not os.path.exists(socket_path)):
+        sys.stderr.write(f"heavy: no test daemon is running for {ROOT}: start it with `heavy daemon start` (the Test Daemon profile starts it for you)\n")
         sys.exit(2)
     try:
         import pytest  # noqa: F401
     except ModuleNotFoundError:
         sys.stderr.write(f"heavy: pytest is not installed in {sys.executable}. Install it: {sys.executable} -m pip install pytest\n")
         sys.exit(3)
-    serve(socket_path, args.pytest_args)
+    if args.attach:
+        print(f"heavy: serving the test daemon for {ROOT} under the debugger; tests run from the editor or `heavy test` stop at breakpoints")
+    serve(socket_path, args.pytest_args, attached=args.attach)
 
 
 if __name__ == "__main__":

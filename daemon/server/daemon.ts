@@ -280,6 +280,7 @@ export class Daemon {
       pytestVersion: w?.info.pytest,
       warm: w?.state ?? 'starting',
       projectWarm: w?.level2State ?? 'none',
+      debugged: w?.debugged ?? false,
       warmError: w?.error,
       workerPid: w?.info.pid,
       lastRebuild: w?.lastRebuild,

@@ -167,6 +167,7 @@ export class Worker {
       }
       const rest = buffer.slice(nl + 1);
       if (hello.hello === 'worker' && (hello as { level?: number }).level === 2) this.attachLevel2(sock, rest, (hello as { stamp?: number }).stamp ?? -1);
+      else if (hello.hello === 'worker' && (hello as { attached?: boolean }).attached) this.attachDebugged(sock, rest);
       else if (hello.hello === 'worker') this.attachControl(sock, rest);
       else if (hello.hello === 'out') this.attachOutput(sock, String(hello.id), rest);
       else if (hello.hello === 'events') this.attachEvents(sock, String(hello.id), rest);
@@ -180,6 +181,36 @@ export class Worker {
     // A retired parent keeps its own connection until its last run has reported.
     this.control = sock;
     readLines(sock, rest, (m) => this.onControl(m));
+  }
+
+  /**
+   * The Test Daemon profile: a warm parent started under the debugger takes over new runs
+   * (so breakpoints hit in their forked children) until its debug session ends.
+   */
+  debugged = false;
+
+  private attachDebugged(sock: net.Socket, rest: string): void {
+    const spawned = this.control;
+    this.debugged = false;
+    this.dropLevel2('a debugged worker attached');
+    this.control = sock;
+    this.options.log('a worker under the debugger attached; runs go to it');
+    readLines(sock, rest, (m) => {
+      if (m.t === 'ready') {
+        this.debugged = this.control === sock;
+        this.scheduleLevel2(0);
+      } else {
+        this.onControl(m);
+      }
+    });
+    sock.on('close', () => {
+      if (this.control !== sock) return;
+      this.options.log('the debugged worker left; runs go to the warm process again');
+      this.debugged = false;
+      this.dropLevel2('the debugged worker left');
+      this.control = spawned && !spawned.destroyed ? spawned : undefined;
+      this.scheduleLevel2(0);
+    });
   }
 
   private attachLevel2(sock: net.Socket, rest: string, stamp: number): void {

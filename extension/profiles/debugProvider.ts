@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { envToApply } from '../../daemon/profiles/env';
 import type { LaunchProfile } from '../../daemon/profiles/resolve';
 import { readSettings } from '../config';
+import type { DaemonClients } from '../daemon/clients';
 import { requireTrust } from '../trust';
 import { checkDebugpy } from '../util/interpreter';
 import { projectProfiles } from './projectProfiles';
@@ -15,7 +16,10 @@ export function launchEntry(p: LaunchProfile): vscode.DebugConfiguration {
 
 /** Lists profiles (Run and Debug view, launch.json creation) and resolves them into debugpy launches. */
 export class HeavyDebugConfigurationProvider implements vscode.DebugConfigurationProvider {
-  constructor(private readonly installDebugpy: (python: string, cwd: string) => Promise<void>) {}
+  constructor(
+    private readonly installDebugpy: (python: string, cwd: string) => Promise<void>,
+    private readonly clients?: DaemonClients,
+  ) {}
 
   async provideDebugConfigurations(folder: vscode.WorkspaceFolder | undefined): Promise<vscode.DebugConfiguration[]> {
     // Profiles belong to a project folder; VS Code also asks once with no folder (user
@@ -71,6 +75,16 @@ export class HeavyDebugConfigurationProvider implements vscode.DebugConfiguratio
       request: 'launch',
       name: config.name ?? profile.name,
     };
+    if (profile.profile === 'test-daemon' && this.clients) {
+      // The debugged worker attaches to the project's daemon, which must be running first.
+      try {
+        const { workerSocket } = await this.clients.ensureDaemon(target);
+        merged.env = { ...merged.env, HEAVY_WORKER_SOCKET: workerSocket };
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Heavy Dev: could not start the test daemon: ${err instanceof Error ? err.message : err}`);
+        return undefined;
+      }
+    }
     return this.finish(target, merged);
   }
 

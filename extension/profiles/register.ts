@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { DaemonClients } from '../daemon/clients';
 import { addProfilesToLaunchJson } from './addToLaunchJson';
 import { followChildProcesses } from './childProcesses';
 import { DEBUG_TYPE, DebugpyAdapterFactory, HeavyDebugConfigurationProvider } from './debugProvider';
@@ -11,8 +12,8 @@ export interface ProfilesApi {
   resolve(folder: vscode.WorkspaceFolder, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined>;
 }
 
-export function register(context: vscode.ExtensionContext, log: vscode.OutputChannel): ProfilesApi {
-  const provider = new HeavyDebugConfigurationProvider(debugpyInstaller(log));
+export function register(context: vscode.ExtensionContext, log: vscode.OutputChannel, clients: DaemonClients): ProfilesApi {
+  const provider = new HeavyDebugConfigurationProvider(debugpyInstaller(log), clients);
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial),
     // VS Code resolves a launch through every provider registered for the type, so the

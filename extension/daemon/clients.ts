@@ -1,0 +1,79 @@
+import * as net from 'node:net';
+import * as vscode from 'vscode';
+import { CloseAction, ErrorAction, LanguageClient, type StreamInfo } from 'vscode-languageclient/node';
+import { startDaemon } from '../../daemon/client';
+import { Methods } from '../../daemon/protocol';
+import { daemonPaths } from '../../daemon/server/paths';
+
+function connect(socket: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve) => {
+    const sock = net.connect(socket);
+    sock.once('connect', () => { sock.removeAllListeners('error'); resolve(sock); });
+    sock.once('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * One connection per workspace folder to that project's test daemon (shared with
+ * terminals running `heavy test`), started on first use.
+ */
+export class DaemonClients implements vscode.Disposable {
+  private clients = new Map<string, Promise<LanguageClient>>();
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  /** Makes sure the folder's daemon runs; returns the socket its Python side attaches to. */
+  async ensureDaemon(folder: vscode.WorkspaceFolder): Promise<{ workerSocket: string; started: boolean }> {
+    const paths = daemonPaths(folder.uri.fsPath);
+    const sock = await connect(paths.socket);
+    if (sock) {
+      sock.destroy();
+      return { workerSocket: paths.workerSocket, started: false };
+    }
+    await startDaemon(folder.uri.fsPath);
+    this.log.appendLine(`started the test daemon for ${folder.uri.fsPath}`);
+    return { workerSocket: paths.workerSocket, started: true };
+  }
+
+  get(folder: vscode.WorkspaceFolder): Promise<LanguageClient> {
+    const key = folder.uri.toString();
+    let client = this.clients.get(key);
+    if (!client) {
+      client = this.create(folder);
+      client.catch(() => this.clients.delete(key));
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private async create(folder: vscode.WorkspaceFolder): Promise<LanguageClient> {
+    const root = folder.uri.fsPath;
+    const serverOptions = async (): Promise<StreamInfo> => {
+      await this.ensureDaemon(folder);
+      const sock = await connect(daemonPaths(root).socket);
+      if (!sock) throw new Error(`the test daemon for ${root} does not answer`);
+      return { reader: sock, writer: sock };
+    };
+    const client = new LanguageClient('heavy.daemon', `Heavy Dev daemon (${folder.name})`, serverOptions, {
+      documentSelector: [],
+      outputChannel: this.log,
+      workspaceFolder: folder,
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue }),
+        // A daemon that was stopped or killed is started again on the next request.
+        closed: () => {
+          this.clients.delete(folder.uri.toString());
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    });
+    client.onNotification(Methods.log, ({ message }) => this.log.appendLine(`[daemon] ${message}`));
+    await client.start();
+    return client;
+  }
+
+  dispose(): void {
+    for (const client of this.clients.values()) void client.then((c) => c.stop(), () => {});
+    this.clients.clear();
+  }
+}

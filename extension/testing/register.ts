@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { Methods, type TestItem as DaemonItem, type TestResult } from '../../daemon/protocol';
+import type { DaemonClients } from '../daemon/clients';
+import { requireTrust } from '../trust';
+import { pytestArgsFor, splitNodeId } from './nodeIds';
+
+export interface TestingApi {
+  controller: vscode.TestController;
+  /** Discovers every folder's tests now (the view does this when first shown). */
+  refresh(): Promise<void>;
+  /** The last result per node id, as the Testing view shows it. */
+  lastResults: Map<string, TestResult>;
+  runProfile: vscode.TestRunProfile;
+  debugProfile: vscode.TestRunProfile;
+}
+
+const ID_SEP = '\u0000';
+
+export function register(context: vscode.ExtensionContext, clients: DaemonClients, log: vscode.OutputChannel): TestingApi {
+  const controller = vscode.tests.createTestController('heavy', 'Heavy Dev (pytest)');
+  context.subscriptions.push(controller);
+  const lastResults = new Map<string, TestResult>();
+  const byNodeId = new Map<string, vscode.TestItem>();
+  const watching = new Set<string>();
+
+  const folders = () => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+  const itemId = (folder: vscode.WorkspaceFolder, nodeid: string) => `${folder.uri.toString()}${ID_SEP}${nodeid}`;
+
+  async function discover(folder: vscode.WorkspaceFolder): Promise<void> {
+    if (!vscode.workspace.isTrusted) return;
+    const client = await clients.get(folder);
+    watchChanges(folder, client);
+    const found = await client.sendRequest(Methods.discover, {});
+    if (found.exitCode !== 0 && found.exitCode !== 5 && !found.items.length) {
+      log.appendLine(`test discovery in ${folder.name} failed (pytest exit ${found.exitCode}):\n${found.output}`);
+    }
+    replaceTree(folder, found.items);
+  }
+
+  function replaceTree(folder: vscode.WorkspaceFolder, items: DaemonItem[]): void {
+    const multiRoot = folders().length > 1;
+    const root = multiRoot ? controller.createTestItem(folder.uri.toString(), folder.name, folder.uri) : undefined;
+    const top: vscode.TestItem[] = [];
+    const containers = new Map<string, vscode.TestItem>();
+    for (const [id, item] of byNodeId) if (id.startsWith(folder.uri.toString() + ID_SEP)) byNodeId.delete(id);
+    for (const item of items) {
+      const { file, names } = splitNodeId(item.nodeid);
+      const fileUri = vscode.Uri.file(item.file);
+      let parent = containers.get(file);
+      if (!parent) {
+        parent = controller.createTestItem(itemId(folder, file), path.basename(file), fileUri);
+        parent.description = path.dirname(file) === '.' ? undefined : path.dirname(file);
+        containers.set(file, parent);
+        (root ? root.children.add(parent) : top.push(parent));
+        byNodeId.set(itemId(folder, file), parent);
+      }
+      let prefix = file;
+      for (const className of names.slice(0, -1)) {
+        prefix = `${prefix}::${className}`;
+        let cls = containers.get(prefix);
+        if (!cls) {
+          cls = controller.createTestItem(itemId(folder, prefix), className, fileUri);
+          containers.set(prefix, cls);
+          parent.children.add(cls);
+          byNodeId.set(itemId(folder, prefix), cls);
+        }
+        parent = cls;
+      }
+      const leaf = controller.createTestItem(itemId(folder, item.nodeid), names[names.length - 1] ?? item.name, fileUri);
+      leaf.range = new vscode.Range(item.line - 1, 0, item.line - 1, 0);
+      parent.children.add(leaf);
+      byNodeId.set(itemId(folder, item.nodeid), leaf);
+    }
+    if (multiRoot) {
+      controller.items.add(root!);
+    } else {
+      controller.items.replace(top);
+    }
+  }
+
+  function watchChanges(folder: vscode.WorkspaceFolder, client: LanguageClient): void {
+    const key = folder.uri.toString();
+    if (watching.has(key)) return;
+    watching.add(key);
+    let timer: NodeJS.Timeout | undefined;
+    context.subscriptions.push(client.onNotification(Methods.changed, (change) => {
+      if (!change.files.some((f) => f.endsWith('.py') || /pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini$/.test(f))) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void discover(folder).catch((err) => log.appendLine(`test discovery failed: ${err}`)), 400);
+    }));
+  }
+
+  async function refresh(): Promise<void> {
+    await Promise.all(folders().map((f) => discover(f).catch((err) => {
+      log.appendLine(`test discovery in ${f.name} failed: ${err instanceof Error ? err.message : err}`);
+    })));
+  }
+
+  controller.resolveHandler = async (item) => {
+    if (!item) await refresh();
+  };
+  controller.refreshHandler = () => refresh();
+
+  function folderOf(item: vscode.TestItem): { folder: vscode.WorkspaceFolder; nodeid: string } | undefined {
+    const [uri, nodeid] = item.id.split(ID_SEP);
+    const folder = folders().find((f) => f.uri.toString() === uri);
+    return folder && nodeid !== undefined ? { folder, nodeid } : undefined;
+  }
+
+  function leaves(item: vscode.TestItem, out: vscode.TestItem[] = []): vscode.TestItem[] {
+    if (item.children.size === 0) out.push(item);
+    item.children.forEach((child) => leaves(child, out));
+    return out;
+  }
+
+  async function runTests(request: vscode.TestRunRequest, token: vscode.CancellationToken, debug: boolean): Promise<void> {
+    if (!requireTrust()) return;
+    const run = controller.createTestRun(request);
+    try {
+      const selected: vscode.TestItem[] = [];
+      if (request.include) selected.push(...request.include);
+      else controller.items.forEach((i) => selected.push(i));
+      const perFolder = new Map<vscode.WorkspaceFolder, { include: string[]; exclude: string[] }>();
+      const want = (item: vscode.TestItem) => {
+        const where = folderOf(item);
+        const folder = where?.folder ?? folders().find((f) => f.uri.toString() === item.id);
+        if (!folder) return;
+        if (!perFolder.has(folder)) perFolder.set(folder, { include: [], exclude: [] });
+        if (where?.nodeid) perFolder.get(folder)!.include.push(where.nodeid);
+        for (const leaf of leaves(item)) run.enqueued(leaf);
+      };
+      selected.forEach(want);
+      for (const item of request.exclude ?? []) {
+        const where = folderOf(item);
+        if (where) perFolder.get(where.folder)?.exclude.push(where.nodeid);
+      }
+      for (const [folder, { include, exclude }] of perFolder) {
+        if (token.isCancellationRequested) break;
+        if (debug) await attachDebugger(folder, token);
+        await runInFolder(folder, pytestArgsFor(include, exclude), run, token);
+      }
+    } catch (err) {
+      run.appendOutput(`\r\nHeavy Dev: ${err instanceof Error ? err.message : String(err)}\r\n`);
+      void vscode.window.showErrorMessage(`Heavy Dev: the test run failed: ${err instanceof Error ? err.message : err}`);
+    } finally {
+      run.end();
+    }
+  }
+
+  /** Debug runs go through the Test Daemon profile: its debugged worker forks the runs. */
+  async function attachDebugger(folder: vscode.WorkspaceFolder, token: vscode.CancellationToken): Promise<void> {
+    const client = await clients.get(folder);
+    if ((await client.sendRequest(Methods.status)).debugged) return;
+    const started = await vscode.debug.startDebugging(folder, { type: 'heavy', request: 'launch', name: 'Test Daemon', profile: 'test-daemon' });
+    if (!started) throw new Error('the Test Daemon debug session did not start');
+    const deadline = Date.now() + 60000;
+    while (!token.isCancellationRequested && Date.now() < deadline) {
+      if ((await client.sendRequest(Methods.status)).debugged) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('the debugged test worker did not get ready within 60s');
+  }
+
+  async function runInFolder(folder: vscode.WorkspaceFolder, args: string[], run: vscode.TestRun, token: vscode.CancellationToken): Promise<void> {
+    const client = await clients.get(folder);
+    const runId = randomUUID();
+    const subscriptions = [
+      client.onNotification(Methods.runOutput, (p) => {
+        if (p.runId === runId) run.appendOutput(p.data.replace(/\r?\n/g, '\r\n'));
+      }),
+      client.onNotification(Methods.testResult, (p) => {
+        if (p.runId === runId) report(folder, run, p.result);
+      }),
+    ];
+    const cancel = token.onCancellationRequested(() => void client.sendNotification(Methods.cancelRun, { runId }));
+    try {
+      for (const id of args) {
+        const item = byNodeId.get(itemId(folder, id));
+        if (item) for (const leaf of leaves(item)) run.started(leaf);
+      }
+      await client.sendRequest(Methods.runTests, { runId, args, cwd: folder.uri.fsPath, color: true });
+    } finally {
+      cancel.dispose();
+      for (const s of subscriptions) s.dispose();
+    }
+  }
+
+  function report(folder: vscode.WorkspaceFolder, run: vscode.TestRun, result: TestResult): void {
+    lastResults.set(result.nodeid, result);
+    const item = byNodeId.get(itemId(folder, result.nodeid));
+    if (!item) return;
+    const ms = result.duration * 1000;
+    switch (result.outcome) {
+      case 'passed':
+      case 'xfailed':
+        run.passed(item, ms);
+        break;
+      case 'skipped':
+        run.skipped(item);
+        break;
+      case 'failed':
+      case 'xpassed':
+      case 'error': {
+        const text = result.message ?? result.failure?.message ?? result.outcome;
+        const message = result.compare
+          ? vscode.TestMessage.diff(result.failure?.message ?? text, result.compare.expected, result.compare.actual)
+          : new vscode.TestMessage(text);
+        const file = result.failure?.file || result.file;
+        const line = result.failure?.line ?? result.line;
+        if (file && line) message.location = new vscode.Location(vscode.Uri.file(path.resolve(folder.uri.fsPath, file)), new vscode.Position(Math.max(0, line - 1), 0));
+        if (result.outcome === 'error') run.errored(item, message, ms);
+        else run.failed(item, message, ms);
+        break;
+      }
+    }
+  }
+
+  const runProfile = controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (req, token) => runTests(req, token, false), true);
+  const debugProfile = controller.createRunProfile('Debug', vscode.TestRunProfileKind.Debug, (req, token) => runTests(req, token, true), true);
+  return { controller, refresh, lastResults, runProfile, debugProfile };
+}
