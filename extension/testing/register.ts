@@ -9,15 +9,16 @@ import { pytestArgsFor, splitNodeId } from './nodeIds';
 
 export interface TestingApi {
   controller: vscode.TestController;
-  /** Discovers every folder's tests now (the view does this when first shown). */
-  refresh(): Promise<void>;
+  /** Discovers every folder's tests now (the view does this when first shown); returns the problems met. */
+  refresh(): Promise<string[]>;
   /** The last result per node id, as the Testing view shows it. */
   lastResults: Map<string, TestResult>;
   runProfile: vscode.TestRunProfile;
   debugProfile: vscode.TestRunProfile;
 }
 
-const ID_SEP = '\u0000';
+// Uri.toString() percent-encodes '#', so the first one separates the folder from the node id.
+const ID_SEP = '#';
 
 export function register(context: vscode.ExtensionContext, clients: DaemonClients, log: vscode.OutputChannel): TestingApi {
   const controller = vscode.tests.createTestController('heavy', 'Heavy Dev (pytest)');
@@ -35,7 +36,7 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     watchChanges(folder, client);
     const found = await client.sendRequest(Methods.discover, {});
     if (found.exitCode !== 0 && found.exitCode !== 5 && !found.items.length) {
-      log.appendLine(`test discovery in ${folder.name} failed (pytest exit ${found.exitCode}):\n${found.output}`);
+      throw new Error(`pytest exit ${found.exitCode}:\n${found.output}`);
     }
     replaceTree(folder, found.items);
   }
@@ -93,19 +94,24 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     }));
   }
 
-  async function refresh(): Promise<void> {
+  async function refresh(): Promise<string[]> {
+    const problems: string[] = [];
     await Promise.all(folders().map((f) => discover(f).catch((err) => {
-      log.appendLine(`test discovery in ${f.name} failed: ${err instanceof Error ? err.message : err}`);
+      const problem = `test discovery in ${f.name} failed: ${err instanceof Error ? err.stack ?? err.message : err}`;
+      problems.push(problem);
+      log.appendLine(problem);
     })));
+    return problems;
   }
 
   controller.resolveHandler = async (item) => {
     if (!item) await refresh();
   };
-  controller.refreshHandler = () => refresh();
+  controller.refreshHandler = async () => { await refresh(); };
 
   function folderOf(item: vscode.TestItem): { folder: vscode.WorkspaceFolder; nodeid: string } | undefined {
-    const [uri, nodeid] = item.id.split(ID_SEP);
+    const at = item.id.indexOf(ID_SEP);
+    const [uri, nodeid] = at < 0 ? [item.id, undefined] : [item.id.slice(0, at), item.id.slice(at + 1)];
     const folder = folders().find((f) => f.uri.toString() === uri);
     return folder && nodeid !== undefined ? { folder, nodeid } : undefined;
   }

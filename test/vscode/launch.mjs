@@ -78,6 +78,8 @@ for (const suite of SUITES) {
       continue;
     }
   }
+  // The Testing view started the workspace's test daemon; it outlives the window by design.
+  execFileSync(process.execPath, [join(repoRoot, 'dist', 'heavy.js'), 'daemon', 'stop', '--root', workspace], { stdio: 'ignore' });
   const report = JSON.parse(readFileSync(results, 'utf8'));
   for (const t of report.tests) {
     console.log(`  ${t.state === 'passed' ? 'ok  ' : 'FAIL'} ${t.title} (${t.duration ?? 0} ms)`);

@@ -37,9 +37,12 @@ describe('Testing view through the warm daemon', function () {
 
   it('discovers the example tests with their files and lines', async () => {
     const { testing } = await api();
-    await testing.refresh();
+    const problems = await testing.refresh();
+    assert.deepEqual(problems, []);
     const file = find(testing.controller.items, 'test_logic.py');
-    assert.ok(file, 'test_logic.py is listed');
+    const top: string[] = [];
+    testing.controller.items.forEach((i) => { top.push(i.label); });
+    assert.ok(file, `test_logic.py is listed; the view has ${top.join(', ')}`);
     const slugify = find(file.children, 'test_slugify')!;
     assert.ok(slugify, 'test_slugify is listed');
     assert.equal(slugify.uri?.fsPath, path.join(folder().uri.fsPath, 'tests', 'test_logic.py'));
