@@ -88,12 +88,31 @@ export interface FilesChanged {
   affected: string[] | 'all';
 }
 
+export interface TimeStatus {
+  user: string;
+  /** A tracker (the daemon, or `heavy time track`) is recording, and not paused. */
+  tracking: boolean;
+  trackerPid?: number;
+  paused: boolean;
+  /** A block is open: the last activity is within the idle limit. */
+  active: boolean;
+  todaySeconds: number;
+  branch: string;
+  lastActivity?: string;
+  uncementedSeconds: number;
+  warnings: string[];
+}
+
 export const Methods = {
   runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
   cancelRun: new NotificationType<{ runId: string; force?: boolean }>('heavy/cancelRun'),
   discover: new RequestType<{ args?: string[] }, DiscoverResult, void>('heavy/discover'),
   status: new RequestType0<DaemonStatus, void>('heavy/status'),
   shutdown: new RequestType0<void, void>('heavy/shutdownDaemon'),
+  /** Editor → daemon: the user is typing or selecting in a project file (absolute path). */
+  heartbeat: new NotificationType<{ file: string }>('heavy/heartbeat'),
+  /** Time tracked today and whether a block is open, for the status bar. */
+  timeStatus: new RequestType0<TimeStatus | null, void>('heavy/timeStatus'),
   /** Daemon → client: a run's terminal output, as it is written. */
   runOutput: new NotificationType<{ runId: string; data: string }>('heavy/runOutput'),
   /** Daemon → client: one test's result, as soon as it is known. */

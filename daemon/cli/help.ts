@@ -22,6 +22,17 @@ heavy db migrate [--root DIR] [--message M]
 heavy db check [--root DIR]
     Exit 1 when the models and the migrations differ (for CI).`;
 
+export const TIME_HELP = `heavy time track [--root DIR] [--user NAME]
+    Track time from file changes in the foreground (the daemon does this when
+    [tool.heavy.time] enabled = true).
+heavy time status [--root DIR] [--user NAME] [--json]
+heavy time cement [--root DIR] [--user NAME]
+    Sign the finished blocks into .heavy/time/<user>.jsonl (commit it).
+heavy time verify [--root DIR] [--json]
+    Check every cemented log: signatures, chain, users, overlaps, times (for CI).
+heavy time report [--root DIR] [--since DATE] [--json]
+heavy time pause|resume [--root DIR] [--user NAME]`;
+
 export const HELP = `heavy: the Heavy Dev command line
 
 ${PROFILES_HELP}
@@ -31,6 +42,8 @@ ${TEST_HELP}
 ${DAEMON_HELP}
 
 ${DB_HELP}
+
+${TIME_HELP}
 
 heavy help | --help      this text
 heavy --version          the version`;

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   test: async () => (await import('./testCommand')).testCommand,
   watch: async () => (await import('./testCommand')).watchCommand,
   daemon: async () => (await import('./daemonCommand')).daemonCommand,
+  time: async () => (await import('./timeCommand')).timeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

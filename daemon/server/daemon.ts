@@ -7,6 +7,8 @@ import { envToApply } from '../profiles/env';
 import { detectProject, type ProjectInfo } from '../project/detect';
 import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
 import { affectedTests, buildImportGraph } from '../tests/importGraph';
+import { resolveUser } from '../time/store';
+import { timeStatus, Tracker } from '../time/tracker';
 import { acquireLock, releaseLock } from './lock';
 import { daemonPaths } from './paths';
 import { needsRebuild, watchProject, type ProjectWatcher } from './watch';
@@ -44,6 +46,7 @@ export class Daemon {
   private rebuildPending = false;
   private sitePackagesStamp?: number;
   private logStream?: fs.WriteStream;
+  private tracker?: Tracker;
   /** Runs cancelled while they waited in the queue. */
   private cancelled = new Set<string>();
 
@@ -79,15 +82,32 @@ export class Daemon {
     this.rebuild('daemon started');
     // A socket left by a daemon that was killed: the lock says nobody owns it any more.
     if (process.platform !== 'win32') fs.rmSync(this.paths.socket, { force: true });
+    this.startTracker();
+    this.watcher = watchProject(this.root, (rel) => this.onFileChange(rel));
+    // Clients that connect must not save files the watcher has not started to see.
+    await Promise.race([this.watcher.ready, new Promise((r) => setTimeout(r, 10000))]);
     this.server = net.createServer((sock) => this.accept(sock));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(this.paths.socket, () => resolve());
     });
     if (process.platform !== 'win32') fs.chmodSync(this.paths.socket, 0o600);
-    this.watcher = watchProject(this.root, (rel) => this.onFileChange(rel));
     this.log(`daemon ${process.pid} serving ${this.root}`);
     return true;
+  }
+
+  /** Time tracking rides on the same watcher when [tool.heavy.time] enabled = true. */
+  private startTracker(): void {
+    const config = this.project?.config.time;
+    if (this.tracker || !config?.enabled) return;
+    try {
+      const tracker = new Tracker(this.root, resolveUser(this.root, undefined, config.user), config);
+      tracker.start();
+      this.tracker = tracker;
+      this.log(`tracking time for ${tracker.user}`);
+    } catch (err) {
+      this.log(`not tracking time: ${(err as Error).message}`);
+    }
   }
 
   private loadProject(): void {
@@ -143,11 +163,20 @@ export class Daemon {
   }
 
   private onFileChange(relative: string): void {
+    this.trackSafely(() => this.tracker?.fileChanged(relative));
     if (relative.endsWith('.py')) this.worker?.filesChanged([path.join(this.root, relative)]);
     if (needsRebuild(relative)) this.rebuildPending = true;
     this.pendingChanges.add(path.join(this.root, relative));
     clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => this.settle(), SETTLE_MS);
+  }
+
+  private trackSafely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log(`time tracking: ${(err as Error).message}`);
+    }
   }
 
   private settle(): void {
@@ -190,6 +219,14 @@ export class Daemon {
     });
     connection.onInitialize(() => ({ capabilities: {}, serverInfo: { name: 'heavy-daemon', version: VERSION } }));
     connection.onRequest(Methods.status, () => this.status());
+    connection.onNotification(Methods.heartbeat, ({ file }) => {
+      const rel = path.relative(this.root, file);
+      if (!rel.startsWith('..') && !path.isAbsolute(rel)) this.trackSafely(() => this.tracker?.heartbeat(rel));
+    });
+    connection.onRequest(Methods.timeStatus, () => {
+      const t = this.tracker;
+      return t ? timeStatus(this.root, t.user, this.project?.config.time) : null;
+    });
     connection.onRequest(Methods.shutdown, () => {
       setTimeout(() => void this.stop().then(() => process.exit(0)), 10);
     });
@@ -292,6 +329,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.log('daemon stopping');
     await this.watcher?.close();
+    this.tracker?.stop();
     await this.worker?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     for (const client of this.clients) client.connection.dispose();

@@ -14,6 +14,8 @@ export function needsRebuild(relative: string): boolean {
 }
 
 export interface ProjectWatcher {
+  /** Resolves once the initial scan is done; changes before that may be missed. */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,5 +37,6 @@ export function watchProject(root: string, onChange: (relative: string, event: s
   const watcher: FSWatcher = watch(root, { ignored: isIgnored, ignoreInitial: true, persistent: true });
   watcher.on('all', (event, file) => onChange(path.relative(root, file), event));
   watcher.on('error', () => { /* a vanished folder is not worth dying for */ });
-  return { close: () => watcher.close() };
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return { ready, close: () => watcher.close() };
 }

@@ -1,0 +1,299 @@
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, toBlocks, type Activity, type BlockOptions } from './blocks';
+import { keyId, lineHash, parsePublicKeys, publicKeyLine, recordLine, signRecord, LEDGER_VERSION, type LedgerRecord } from './ledger';
+
+// Files on disk: the running log (local, ignored), the ledger and public keys (committed),
+// the private key (the user's config folder, never the repository).
+
+export class TimeError extends Error {}
+
+export interface TimePaths {
+  dir: string;
+  ledger: string;
+  publicKeys: string;
+  running: string;
+  lock: string;
+  tracker: string;
+}
+
+export function timePaths(root: string, user: string): TimePaths {
+  const dir = path.join(root, '.heavy', 'time');
+  return {
+    dir,
+    ledger: path.join(dir, `${user}.jsonl`),
+    publicKeys: path.join(dir, 'keys', `${user}.pub`),
+    running: path.join(dir, '.running', `${user}.jsonl`),
+    lock: path.join(dir, '.running', `${user}.lock`),
+    tracker: path.join(dir, '.running', `${user}.tracker`),
+  };
+}
+
+const SAFE_USER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** --user, then HEAVY_USER, then [tool.heavy.time].user, then the local part of git's user.email. */
+export function resolveUser(root: string, flag: string | undefined, configured: string | undefined): string {
+  let user = flag ?? process.env.HEAVY_USER ?? configured;
+  let source = flag ? '--user' : process.env.HEAVY_USER ? 'HEAVY_USER' : configured ? '[tool.heavy.time] user' : 'git config user.email';
+  if (!user) {
+    const email = spawnSync('git', ['config', 'user.email'], { cwd: root, encoding: 'utf8' }).stdout?.trim();
+    user = email ? email.split('@')[0] : undefined;
+    source = 'git config user.email';
+  }
+  if (!user) throw new TimeError('no user for time tracking: pass --user NAME, set HEAVY_USER, set user under [tool.heavy.time], or set git config user.email');
+  if (!SAFE_USER.test(user) || user.includes('..')) {
+    throw new TimeError(`the user "${user}" (from ${source}) cannot be a file name: use letters, digits, ".", "_" and "-" (at most 64)`);
+  }
+  return user;
+}
+
+/** The private key lives with the user's configuration, never in the repository. */
+export function privateKeyFile(user: string): string {
+  const base = process.env.HEAVY_CONFIG_DIR ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'heavy');
+  return path.join(base, 'keys', `${user}.ed25519.pem`);
+}
+
+export function loadOrCreateKey(user: string): { privateKey: KeyObject; publicKey: KeyObject; id: string } {
+  const file = privateKeyFile(user);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    try {
+      fs.writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) throw new TimeError(`${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+  const privateKey = createPrivateKey(fs.readFileSync(file));
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, id: keyId(publicKey) };
+}
+
+export function ensureGitignore(root: string): void {
+  const dir = path.join(root, '.heavy');
+  fs.mkdirSync(path.join(dir, 'time', '.running'), { recursive: true });
+  const file = path.join(dir, '.gitignore');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, '# Written by Heavy Dev: the running time log is local; cemented logs are committed.\ntime/.running/\n');
+}
+
+// ---------------------------------------------------------------- lock
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A short-held lock shared by the tracker's appends and cement's rewrite. */
+export function withLock<T>(lock: string, fn: () => T, timeoutMs = 10_000): T {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'a+' }) || 0);
+      if (holder && !alive(holder)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new TimeError(`${lock} is held by process ${holder || '?'}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------- running log
+
+export type RunningEntry =
+  | { t: 'a'; at: number; b: string; f?: string }
+  | { t: 'pause'; at: number }
+  | { t: 'resume'; at: number };
+
+export interface RunningLog {
+  activity: Activity[];
+  paused: Array<{ from: number; to?: number }>;
+  warnings: string[];
+}
+
+export function readRunningLog(file: string): RunningLog {
+  const log: RunningLog = { activity: [], paused: [], warnings: [] };
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return log;
+  }
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let e: RunningEntry;
+    try {
+      e = JSON.parse(line);
+      if (typeof e.at !== 'number') throw new Error();
+    } catch {
+      // A torn last line (kill -9 mid-write) or damage: skip it, keep the rest.
+      log.warnings.push(`${file}:${i + 1}: skipped a corrupted line`);
+      return;
+    }
+    if (e.t === 'a') log.activity.push({ at: e.at, branch: e.b, file: e.f });
+    else if (e.t === 'pause' && !log.paused.some((p) => p.to === undefined)) log.paused.push({ from: e.at });
+    else if (e.t === 'resume') {
+      const open = log.paused.find((p) => p.to === undefined);
+      if (open) open.to = e.at;
+    }
+  });
+  return log;
+}
+
+/** Appends one line; O_APPEND and a single write, so a kill at any moment leaves whole lines. */
+export function appendRunning(paths: TimePaths, entry: RunningEntry): void {
+  const line = JSON.stringify(entry) + '\n';
+  withLock(paths.lock, () => {
+    // A torn line from a killed writer must not swallow this one.
+    let prefix = '';
+    try {
+      const fd = fs.openSync(paths.running, 'r');
+      const size = fs.fstatSync(fd).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        fs.readSync(fd, last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) prefix = '\n';
+      }
+      fs.closeSync(fd);
+    } catch { /* new file */ }
+    fs.appendFileSync(paths.running, prefix + line, { mode: 0o600 });
+  });
+}
+
+// ---------------------------------------------------------------- ledger
+
+export function readLedgerLines(file: string): string[] {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  } catch {
+    return [];
+  }
+}
+
+/** End of the last cemented block (epoch ms), or 0. */
+export function cementedThrough(lines: string[]): number {
+  let through = 0;
+  for (const line of lines) {
+    try {
+      through = Math.max(through, Date.parse((JSON.parse(line) as LedgerRecord).end));
+    } catch { /* verify reports it */ }
+  }
+  return through;
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dir = fs.openSync(path.dirname(file), 'r');
+    fs.fsyncSync(dir);
+    fs.closeSync(dir);
+  } catch { /* not every platform can fsync a folder */ }
+}
+
+export interface CementResult {
+  added: LedgerRecord[];
+  seconds: number;
+  warnings: string[];
+}
+
+/**
+ * Moves finished blocks, and the open one up to now, into the signed ledger. The ledger
+ * itself says how far it reaches, so a cement killed at any point is simply redone.
+ */
+export function cement(root: string, user: string, options: BlockOptions, now = Date.now()): CementResult {
+  const paths = timePaths(root, user);
+  ensureGitignore(root);
+  const key = loadOrCreateKey(user);
+  return withLock(paths.lock, () => {
+    const log = readRunningLog(paths.running);
+    const lines = readLedgerLines(paths.ledger);
+    const through = cementedThrough(lines);
+    const blocks = after(toBlocks(log.activity, { ...options, paused: log.paused }, now), through)
+      .filter((b) => b.end - b.start >= 1000);
+    const added: LedgerRecord[] = [];
+    let prev = lines.length ? lineHash(lines[lines.length - 1]) : undefined;
+    const newLines: string[] = [];
+    for (const b of blocks) {
+      const start = Math.floor(b.start / 1000) * 1000;
+      const end = Math.floor(b.end / 1000) * 1000;
+      if (end <= Math.max(start, through)) continue;
+      const s = Math.max(start, through);
+      const record = signRecord({
+        v: LEDGER_VERSION, user, key: key.id,
+        start: new Date(s).toISOString(), end: new Date(end).toISOString(), seconds: (end - s) / 1000,
+        branch: b.branch, files: b.files.length, prev,
+      }, key.privateKey);
+      const line = recordLine(record);
+      newLines.push(line);
+      prev = lineHash(line);
+      added.push(record);
+    }
+    if (newLines.length) {
+      addPublicKey(paths.publicKeys, key.publicKey);
+      writeAtomically(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
+      // Keep only what the open block still needs, so the running log does not grow forever.
+      const keepFrom = Date.parse(added[added.length - 1].end) - options.idleMs - options.paddingMs;
+      const kept = fs.existsSync(paths.running)
+        ? fs.readFileSync(paths.running, 'utf8').split('\n').filter((line) => {
+          try {
+            const e = JSON.parse(line) as RunningEntry;
+            return e.t !== 'a' || e.at >= keepFrom;
+          } catch {
+            return false;
+          }
+        })
+        : [];
+      writeAtomically(paths.running, kept.length ? kept.join('\n') + '\n' : '');
+    } else if (!fs.existsSync(paths.publicKeys) || !parsePublicKeys(fs.readFileSync(paths.publicKeys, 'utf8')).has(key.id)) {
+      addPublicKey(paths.publicKeys, key.publicKey);
+    }
+    return { added, seconds: added.reduce((n, r) => n + r.seconds, 0), warnings: log.warnings };
+  });
+}
+
+function addPublicKey(file: string, publicKey: KeyObject): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  if (parsePublicKeys(existing).has(keyId(publicKey))) return;
+  writeAtomically(file, (existing && !existing.endsWith('\n') ? existing + '\n' : existing) + publicKeyLine(publicKey) + '\n');
+}
+
+export function currentBranch(root: string): string {
+  try {
+    const head = fs.readFileSync(path.join(root, '.git', 'HEAD'), 'utf8').trim();
+    const m = /^ref: refs\/heads\/(.+)$/.exec(head);
+    return m ? m[1] : head.slice(0, 12);
+  } catch {
+    return 'unknown';
+  }
+}
