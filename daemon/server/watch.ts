@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import ignore from 'ignore';
 
-const ALWAYS_IGNORED = ['.git', '.hg', '.venv', 'venv', 'node_modules', '__pycache__', '.heavy', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.vscode-test'];
+const ALWAYS_IGNORED = ['.git', '.hg', '.venv', 'venv', 'node_modules', '__pycache__', '.heavy', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.vscode-test', '.benchmarks', '.hypothesis', '.coverage', 'htmlcov'];
 
 /** Files whose change can alter what the warm parent imported or how pytest is set up. */
 export function needsRebuild(relative: string): boolean {
