@@ -70,7 +70,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const root = rootOf(values);
   const daemon = await connect(root);
   let running: Promise<unknown> | undefined;
-  let next: string[] | undefined;
+  // Changes that arrive during a run are merged and run once it ends.
+  let pending: { files: Set<string>; why: string[]; all: boolean } | undefined;
 
   const run = async (extra: string[], why: string): Promise<void> => {
     process.stdout.write(`\n\u2500\u2500 heavy watch: ${why}\n`);
@@ -80,24 +81,27 @@ export async function watchCommand(argv: string[]): Promise<number> {
     const failed = results.some((r) => r.outcome === 'failed' || r.outcome === 'error') || (result.exitCode !== 0 && result.exitCode !== 5);
     process.stdout.write(`\u2500\u2500 ${failed ? 'FAIL' : 'ok'}: ${summarize(results, (Date.now() - started) / 1000)}; watching for changes (Ctrl+C to stop)\n`);
   };
-  const schedule = (extra: string[], why: string): void => {
-    if (running) {
-      next = extra;
-      return;
-    }
-    running = run(extra, why).finally(() => {
+  const schedule = (extra: string[] | 'all', why: string): void => {
+    pending ??= { files: new Set(), why: [], all: false };
+    if (extra === 'all') pending.all = true;
+    else for (const f of extra) pending.files.add(f);
+    pending.why.push(why);
+    if (running) return;
+    const next = pending;
+    pending = undefined;
+    running = run(next.all ? [] : [...next.files].sort(), next.why.join('; ')).finally(() => {
       running = undefined;
-      if (next) {
-        const again = next;
-        next = undefined;
-        schedule(again, 'files changed during the last run');
+      if (pending) {
+        const again = pending;
+        pending = undefined;
+        schedule(again.all ? 'all' : [...again.files], again.why.join('; '));
       }
     });
   };
 
   daemon.connection.onNotification(Methods.changed, (change: FilesChanged) => {
     const names = change.files.map((f) => path.relative(root, f)).join(', ');
-    if (change.affected === 'all') return schedule([], `${names} changed: running everything`);
+    if (change.affected === 'all') return schedule('all', `${names} changed: running everything`);
     if (!change.affected.length) {
       process.stdout.write(`heavy watch: ${names} changed; no test depends on it\n`);
       return;

@@ -185,6 +185,7 @@ export class Daemon {
     if (this.rebuildPending) {
       this.rebuildPending = false;
       this.loadProject();
+      this.startTracker();
       this.rebuild(`${files.map((f) => path.relative(this.root, f)).filter(needsRebuild).join(', ')} changed`);
     }
     let affected: string[] | 'all';

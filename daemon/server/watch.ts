@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import ignore from 'ignore';
 
-const ALWAYS_IGNORED = ['.git', '.hg', '.venv', 'venv', 'node_modules', '__pycache__', '.heavy', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.vscode-test', '.benchmarks', '.hypothesis', '.coverage', 'htmlcov'];
+const ALWAYS_IGNORED = ['.git', '.hg', '.venv', 'venv', 'node_modules', '__pycache__', '.heavy', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.vscode-test', '.benchmarks', '.hypothesis', '.coverage', 'htmlcov',
+  // SQLite's transient companions of a database the tests write.
+  '*.db-journal', '*.db-wal', '*.db-shm', '*.sqlite-journal', '*.sqlite3-journal'];
 
 /** Files whose change can alter what the warm parent imported or how pytest is set up. */
 export function needsRebuild(relative: string): boolean {

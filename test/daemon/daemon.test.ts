@@ -242,7 +242,7 @@ describe('heavy test: the warm daemon', function () {
     try {
       await waitFor(() => /ok: .*passed.*watching for changes/.test(w.output()), 60000, 'the first run');
       fs.appendFileSync(path.join(root, 'tests', 'test_logic.py'), '\n\ndef test_added():\n    assert True\n');
-      await waitFor(() => /test_logic.py changed: running 1 affected test file/.test(w.output()), 20000, 'the affected run');
+      await waitFor(() => /test_logic.py changed: running 1 affected test file/.test(w.output()), 20000, 'the affected run').catch((err) => { throw new Error(`${err.message}:\n${w.output()}`); });
       await waitFor(() => (w.output().match(/watching for changes/g) ?? []).length >= 2, 20000, 'the second summary');
       assert.match(w.output(), /ok: 6 passed, 1 skipped, 1 xfailed/);
       fs.appendFileSync(path.join(root, 'app', 'unused.py'), 'Y = 2\n');
