@@ -25,6 +25,8 @@ describe('Time tracking from the editor', function () {
       assert.equal(status.user, 'editor-user');
       assert.equal(status.lastActivity, undefined, 'no activity yet');
 
+      // Auto-save would turn the edit into a file change; this test is about the typing itself.
+      await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Workspace);
       const doc = await vscode.workspace.openTextDocument(path.join(folder.uri.fsPath, 'app', 'logic.py'));
       const editor = await vscode.window.showTextDocument(doc);
       await editor.edit((e) => e.insert(new vscode.Position(0, 0), '# typing\n'));
