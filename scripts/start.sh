@@ -13,8 +13,13 @@ echo "== heavy profiles --root $example"
 node dist/heavy.js profiles --root "$example"
 
 echo
-echo "== the example's tests"
-(cd "$example" && .venv/bin/python -m pytest -q)
+echo "== the example's tests, through the warm test daemon (heavy test)"
+node dist/heavy.js test --root "$example" -q
+echo
+echo "== again, warm: one test"
+time node dist/heavy.js test --root "$example" -q tests/test_logic.py::test_slugify
+node dist/heavy.js daemon status --root "$example"
+node dist/heavy.js daemon stop --root "$example"
 
 echo
 echo "== packaging"
