@@ -163,6 +163,7 @@ export function readRunningLog(file: string): RunningLog {
 /** Appends one line; O_APPEND and a single write, so a kill at any moment leaves whole lines. */
 export function appendRunning(paths: TimePaths, entry: RunningEntry): void {
   const line = JSON.stringify(entry) + '\n';
+  fs.mkdirSync(path.dirname(paths.running), { recursive: true });
   withLock(paths.lock, () => {
     // A torn line from a killed writer must not swallow this one.
     let prefix = '';

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import ignore from 'ignore';
 import type { HeavyConfig } from '../project/config';
 import type { TimeStatus } from '../protocol';
@@ -75,6 +76,7 @@ export class Tracker {
 }
 
 export function pause(paths: TimePaths, now = Date.now()): void {
+  ensureGitignore(path.dirname(path.dirname(paths.dir)));
   appendRunning(paths, { t: 'pause', at: now });
 }
 

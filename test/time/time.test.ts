@@ -178,6 +178,39 @@ describe('time tracking', function () {
     });
   });
 
+  it('pause and resume: time while paused is not counted; report totals per user, day and branch', () => {
+    const root = project('user = "alice"\n');
+    const running = path.join(root, '.heavy', 'time', '.running', 'alice.jsonl');
+    assert.equal(heavy(['time', 'pause'], root).code, 0);
+    assert.equal(status(root).paused, true);
+    assert.equal(heavy(['time', 'resume'], root).code, 0);
+    assert.equal(status(root).paused, false);
+    fs.writeFileSync(running, '');
+    const now = Date.now();
+    const entry = (e: object) => fs.appendFileSync(running, JSON.stringify(e) + '\n');
+    entry({ t: 'a', at: now - 60 * MIN, b: 'main', f: 'a.py' });
+    entry({ t: 'pause', at: now - 59 * MIN });
+    entry({ t: 'a', at: now - 55 * MIN, b: 'main', f: 'a.py' }); // while paused: not counted (else main would run to -54)
+    entry({ t: 'resume', at: now - 50 * MIN });
+    entry({ t: 'a', at: now - 30 * MIN, b: 'feature', f: 'b.py' });
+    assert.equal(heavy(['time', 'cement'], root).code, 0);
+    const records = lines(path.join(root, '.heavy', 'time', 'alice.jsonl')).map((l) => JSON.parse(l));
+    assert.deepEqual(records.map((r) => [r.branch, r.seconds]), [['main', 120], ['feature', 120]]);
+    const report = JSON.parse(heavy(['time', 'report', '--json'], root).stdout);
+    assert.equal(report.alice.total, 240);
+    assert.deepEqual(report.alice.branches, { main: 120, feature: 120 });
+    assert.equal(Object.values(report.alice.days as Record<string, number>).reduce((a, b) => a + b, 0), 240);
+    const since = JSON.parse(heavy(['time', 'report', '--json', '--since', '2999-01-01'], root).stdout);
+    assert.deepEqual(since, {});
+  });
+
+  it('rejects a user name that cannot be a file name', () => {
+    const root = project('');
+    const r = heavy(['time', 'status', '--user', '../evil'], root);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the user "..\/evil" \(from --user\) cannot be a file name/);
+  });
+
   it('a tracker killed with kill -9 loses and duplicates nothing after a restart', async () => {
     const root = project('user = "alice"\n');
     const running = path.join(root, '.heavy', 'time', '.running', 'alice.jsonl');
