@@ -15,6 +15,8 @@ export interface Block {
   files: string[];
   /** Still open: its last activity is less than the idle limit ago. */
   open?: boolean;
+  /** Time of its last activity. */
+  last: number;
 }
 
 export interface BlockOptions {
@@ -42,10 +44,10 @@ export function toBlocks(activity: Activity[], options: BlockOptions, now: numbe
     .filter((a) => !isPaused(a.at, options.paused))
     .sort((a, b) => a.at - b.at);
   const blocks: Block[] = [];
-  let current: (Omit<Block, 'files'> & { last: number; fileSet: Set<string> }) | undefined;
+  let current: (Omit<Block, 'files'> & { fileSet: Set<string> }) | undefined;
   const close = () => {
     if (!current) return;
-    const { last: _l, fileSet, ...block } = current;
+    const { fileSet, ...block } = current;
     blocks.push({ ...block, files: [...fileSet].sort() });
     current = undefined;
   };

@@ -239,7 +239,10 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
     const log = readRunningLog(paths.running);
     const lines = readLedgerLines(paths.ledger);
     const through = cementedThrough(lines);
-    const blocks = after(toBlocks(log.activity, { ...options, paused: log.paused }, now), through)
+    // The open block is cemented up to its last activity, not up to now: a second cement
+    // with no new activity then adds nothing. Its trailing padding comes once it is finished.
+    const blocks = after(toBlocks(log.activity, { ...options, paused: log.paused }, now)
+      .map((b) => (b.open ? { ...b, end: Math.max(b.start, Math.min(b.end, b.last)) } : b)), through)
       .filter((b) => b.end - b.start >= 1000);
     const added: LedgerRecord[] = [];
     let prev = lines.length ? lineHash(lines[lines.length - 1]) : undefined;
