@@ -31,7 +31,9 @@ heavy time cement [--root DIR] [--user NAME]
 heavy time verify [--root DIR] [--json]
     Check every cemented log: signatures, chain, users, overlaps, times (for CI).
 heavy time report [--root DIR] [--since DATE] [--json]
-heavy time pause|resume [--root DIR] [--user NAME]`;
+heavy time pause|resume [--root DIR] [--user NAME]
+heavy time witness [--port N] [--host H]
+    A co-signing witness for time logs (loopback by default; port 7777).`;
 
 export const HELP = `heavy: the Heavy Dev command line
 

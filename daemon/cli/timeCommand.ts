@@ -6,15 +6,17 @@ import { blockOptions } from '../time/blocks';
 import { cement, resolveUser, timePaths, TimeError } from '../time/store';
 import { pause, resume, timeStatus, Tracker, trackerPid } from '../time/tracker';
 import { verifyLedgers } from '../time/verify';
+import { startWitness, witnessPublicKeyLine } from '../time/witness';
 import { parseArgs, rootOf, UsageError } from './args';
 
-const VERBS = ['track', 'status', 'cement', 'verify', 'report', 'pause', 'resume'];
+const VERBS = ['track', 'status', 'cement', 'verify', 'report', 'pause', 'resume', 'witness'];
 
 export async function timeCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || !VERBS.includes(verb)) {
     throw new UsageError(verb ? `unknown verb "heavy time ${verb}" (expected ${VERBS.join(', ')})` : `heavy time needs a verb: ${VERBS.join(', ')}`);
   }
+  if (verb === 'witness') return witness(rest);
   const { values, flags, positional } = parseArgs(rest, { values: ['--root', '--user', '--since'], flags: ['--json'] });
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const root = rootOf(values);
@@ -89,6 +91,22 @@ async function track(root: string, user: string, config: HeavyConfig['time'], ou
   return 0;
 }
 
+async function witness(argv: string[]): Promise<number> {
+  const { values, positional } = parseArgs(argv, { values: ['--port', '--host'] });
+  if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
+  const port = Number(values['--port'] ?? 7777);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values['--port']} is not a port number`);
+  const { server, url } = await startWitness(port, values['--host'] ?? '127.0.0.1');
+  process.stdout.write(`time witness listening on ${url}\n`);
+  process.stdout.write(`its public key (commit it as .heavy/time/witness.pub):\n${witnessPublicKeyLine()}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
+  return 0;
+}
+
 function verify(root: string, json: boolean, out: (t: string) => void): number {
   const result = verifyLedgers(path.join(root, '.heavy', 'time'));
   if (json) {
@@ -97,7 +115,8 @@ function verify(root: string, json: boolean, out: (t: string) => void): number {
   }
   for (const p of result.problems) out(`${p.file}:${p.line}: ${p.reason}`);
   for (const [user, t] of Object.entries(result.users)) {
-    out(`${user}: ${hms(t.seconds)} in ${t.records} block(s)${t.imported ? ` (${t.imported} imported, not verified)` : ''}`);
+    const witnessed = result.witness ? `, ${t.witnessed} witnessed` : '';
+    out(`${user}: ${hms(t.seconds)} in ${t.records} block(s)${witnessed}${t.imported ? ` (${t.imported} imported, not verified)` : ''}`);
     for (const [branch, secs] of Object.entries(t.branches)) out(`  ${branch}: ${hms(secs)}`);
   }
   if (!Object.keys(result.users).length) out('no cemented time logs in .heavy/time');

@@ -14,6 +14,8 @@ export interface LedgerRecord {
   seconds: number;
   branch: string;
   files: number;
+  /** Co-signatures from the witness for activity inside the block. */
+  witness?: Array<{ a: number; f?: string; at: string; key: string; sig: string }>;
   /** Converted from ptyme-track: reported as imported, not verified. */
   imported?: boolean;
   /** sha256 (hex) of the previous line's text; absent on the first line. */

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, toBlocks, type Activity, type BlockOptions } from './blocks';
+import type { CoSignature, Witnessed } from './witness';
 import { keyId, lineHash, parsePublicKeys, publicKeyLine, recordLine, signRecord, LEDGER_VERSION, type LedgerRecord } from './ledger';
 
 // Files on disk: the running log (local, ignored), the ledger and public keys (committed),
@@ -121,17 +122,20 @@ export function withLock<T>(lock: string, fn: () => T, timeoutMs = 10_000): T {
 
 export type RunningEntry =
   | { t: 'a'; at: number; b: string; f?: string }
+  /** The witness's co-signature for the activity with the same at, b and f. */
+  | { t: 'w'; at: number; b: string; f?: string; c: CoSignature }
   | { t: 'pause'; at: number }
   | { t: 'resume'; at: number };
 
 export interface RunningLog {
   activity: Activity[];
+  witnessed: Array<{ at: number; branch: string; file?: string; c: CoSignature }>;
   paused: Array<{ from: number; to?: number }>;
   warnings: string[];
 }
 
 export function readRunningLog(file: string): RunningLog {
-  const log: RunningLog = { activity: [], paused: [], warnings: [] };
+  const log: RunningLog = { activity: [], witnessed: [], paused: [], warnings: [] };
   let text = '';
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -151,6 +155,7 @@ export function readRunningLog(file: string): RunningLog {
       return;
     }
     if (e.t === 'a') log.activity.push({ at: e.at, branch: e.b, file: e.f });
+    else if (e.t === 'w') log.witnessed.push({ at: e.at, branch: e.b, file: e.f, c: e.c });
     else if (e.t === 'pause' && !log.paused.some((p) => p.to === undefined)) log.paused.push({ from: e.at });
     else if (e.t === 'resume') {
       const open = log.paused.find((p) => p.to === undefined);
@@ -255,7 +260,7 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
       const record = signRecord({
         v: LEDGER_VERSION, user, key: key.id,
         start: new Date(s).toISOString(), end: new Date(end).toISOString(), seconds: (end - s) / 1000,
-        branch: b.branch, files: b.files.length, prev,
+        branch: b.branch, files: b.files.length, witness: witnessFor(log, b.branch, Math.max(b.start, through), b.end), prev,
       }, key.privateKey);
       const line = recordLine(record);
       newLines.push(line);
@@ -271,7 +276,7 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
         ? fs.readFileSync(paths.running, 'utf8').split('\n').filter((line) => {
           try {
             const e = JSON.parse(line) as RunningEntry;
-            return e.t !== 'a' || e.at >= keepFrom;
+            return (e.t !== 'a' && e.t !== 'w') || e.at >= keepFrom;
           } catch {
             return false;
           }
@@ -283,6 +288,16 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
     }
     return { added, seconds: added.reduce((n, r) => n + r.seconds, 0), warnings: log.warnings };
   });
+}
+
+/** The first and last witnessed activity inside a record's span: enough to pin it in time. */
+function witnessFor(log: RunningLog, branch: string, start: number, end: number): Witnessed[] | undefined {
+  const inside = log.witnessed
+    .filter((w) => w.branch === branch && w.at >= start && w.at <= end)
+    .sort((a, b) => a.at - b.at);
+  if (!inside.length) return undefined;
+  const picked = inside.length === 1 ? inside : [inside[0], inside[inside.length - 1]];
+  return picked.map((w) => ({ a: w.at, f: w.file, at: w.c.at, key: w.c.key, sig: w.c.sig }));
 }
 
 function addPublicKey(file: string, publicKey: KeyObject): void {

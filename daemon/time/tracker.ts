@@ -4,6 +4,7 @@ import ignore from 'ignore';
 import type { HeavyConfig } from '../project/config';
 import type { TimeStatus } from '../protocol';
 import { after, blockOptions, secondsWithin, seconds, toBlocks, type BlockOptions } from './blocks';
+import { activityHash, requestCoSignature } from './witness';
 import { appendRunning, cementedThrough, currentBranch, ensureGitignore, readLedgerLines, readRunningLog, timePaths, TimeError, type TimePaths } from './store';
 
 const FILE_THROTTLE_MS = 15_000;
@@ -37,11 +38,14 @@ export class Tracker {
   readonly options: BlockOptions;
   private last = new Map<string, number>();
   private ignored;
+  private readonly witnessUrl?: string;
+  private witnessDown = false;
 
   constructor(readonly root: string, readonly user: string, config: HeavyConfig['time']) {
     this.paths = timePaths(root, user);
     this.options = blockOptions(config);
     this.ignored = ignore().add(config?.ignore ?? []);
+    this.witnessUrl = config?.witness_url;
   }
 
   start(): void {
@@ -71,7 +75,23 @@ export class Tracker {
     const previous = this.last.get(posix);
     if (previous !== undefined && now - previous < throttleMs) return;
     this.last.set(posix, now);
-    appendRunning(this.paths, { t: 'a', at: now, b: currentBranch(this.root), f: posix });
+    const branch = currentBranch(this.root);
+    appendRunning(this.paths, { t: 'a', at: now, b: branch, f: posix });
+    if (this.witnessUrl) void this.witness(now, branch, posix);
+  }
+
+  /** Gets the witness's co-signature for one activity; tracking never waits for it. */
+  private async witness(at: number, branch: string, file: string): Promise<void> {
+    const c = await requestCoSignature(this.witnessUrl!, activityHash(this.user, at, branch, file));
+    if (!c) {
+      if (!this.witnessDown) process.stderr.write(`heavy: the time witness at ${this.witnessUrl} does not answer; tracking goes on without co-signatures\n`);
+      this.witnessDown = true;
+      return;
+    }
+    this.witnessDown = false;
+    try {
+      appendRunning(this.paths, { t: 'w', at, b: branch, f: file, c });
+    } catch { /* the next activity tries again */ }
   }
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { activityHash, coSignatureValid } from './witness';
 import { lineHash, parsePublicKeys, signatureValid, type LedgerRecord } from './ledger';
 
 export interface VerifyProblem {
@@ -11,8 +12,13 @@ export interface VerifyProblem {
 export interface VerifyReport {
   ok: boolean;
   problems: VerifyProblem[];
-  users: Record<string, { seconds: number; records: number; imported: number; branches: Record<string, number> }>;
+  users: Record<string, { seconds: number; records: number; imported: number; witnessed: number; branches: Record<string, number> }>;
+  /** True when .heavy/time/witness.pub is committed, so co-signatures are checked. */
+  witness: boolean;
 }
+
+/** How far the witness's clock may be from the tracker's for the same activity. */
+const WITNESS_SKEW_MS = 120_000;
 
 const CONFLICT = /^(<{7}|={7}|>{7})( |$)/;
 
@@ -20,6 +26,8 @@ const CONFLICT = /^(<{7}|={7}|>{7})( |$)/;
 export function verifyLedgers(timeDir: string, now = Date.now()): VerifyReport {
   const problems: VerifyProblem[] = [];
   const users: VerifyReport['users'] = {};
+  const witnessKeyFile = path.join(timeDir, 'witness.pub');
+  const witnessKeys = fs.existsSync(witnessKeyFile) ? parsePublicKeys(fs.readFileSync(witnessKeyFile, 'utf8')) : undefined;
   const files = fs.existsSync(timeDir) ? fs.readdirSync(timeDir).filter((f) => f.endsWith('.jsonl')).sort() : [];
   for (const name of files) {
     const file = path.join(timeDir, name);
@@ -29,7 +37,7 @@ export function verifyLedgers(timeDir: string, now = Date.now()): VerifyReport {
     const keyFile = path.join(timeDir, 'keys', `${user}.pub`);
     const keys = fs.existsSync(keyFile) ? parsePublicKeys(fs.readFileSync(keyFile, 'utf8')) : new Map();
     if (!keys.size) problem(0, `no public key for user "${user}": .heavy/time/keys/${user}.pub is missing or empty (run heavy time cement as ${user} to add it)`);
-    const totals = (users[user] ??= { seconds: 0, records: 0, imported: 0, branches: {} });
+    const totals = (users[user] ??= { seconds: 0, records: 0, imported: 0, witnessed: 0, branches: {} });
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     let previous: string | undefined;
@@ -61,6 +69,24 @@ export function verifyLedgers(timeDir: string, now = Date.now()): VerifyReport {
       if (!(start < end)) problem(n, 'start is not before end');
       if (end > now + 60_000) problem(n, 'ends in the future');
       if (Math.abs((end - start) / 1000 - record.seconds) > 1) problem(n, '"seconds" does not match start and end');
+      if (witnessKeys && record.witness?.length) {
+        let ok = true;
+        for (const w of record.witness) {
+          const key = witnessKeys.get(w.key);
+          const h = activityHash(record.user, w.a, record.branch, w.f);
+          const why = !key ? `witness key ${w.key} is not in .heavy/time/witness.pub`
+            : !coSignatureValid({ h, at: w.at, key: w.key, sig: w.sig }, key) ? 'witness co-signature does not match the activity'
+            // Records are stored to the second; the activity itself has milliseconds.
+            : w.a < start || w.a >= end + 1000 ? 'witnessed activity lies outside the block'
+            : Math.abs(Date.parse(w.at) - w.a) > WITNESS_SKEW_MS ? `the witness saw this activity at ${w.at}, not at ${new Date(w.a).toISOString()} (backdated?)`
+            : undefined;
+          if (why) {
+            problem(n, why);
+            ok = false;
+          }
+        }
+        if (ok) totals.witnessed++;
+      }
       spans.push({ start, end, line: n });
       totals.records++;
       if (record.imported) totals.imported++;
@@ -73,5 +99,5 @@ export function verifyLedgers(timeDir: string, now = Date.now()): VerifyReport {
     }
   }
   problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
-  return { ok: problems.length === 0, problems, users };
+  return { ok: problems.length === 0, problems, users, witness: !!witnessKeys };
 }

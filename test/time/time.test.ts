@@ -204,6 +204,46 @@ describe('time tracking', function () {
     assert.deepEqual(since, {});
   });
 
+  it('the witness co-signs activity, and verify catches a block moved to another time', async () => {
+    const w = heavyAsync(['time', 'witness', '--port', '0'], os.tmpdir());
+    try {
+      await waitFor(() => /listening on (http:\S+)[\s\S]*\ned25519 /.test(w.output()), 20000, 'the witness');
+      const url = /listening on (http:\S+)/.exec(w.output())![1];
+      const witnessKey = /\n(ed25519 .+)\n/.exec(w.output())![1];
+      const root = project(`user = "alice"\nwitness_url = "${url}"\n`);
+      const running = path.join(root, '.heavy', 'time', '.running', 'alice.jsonl');
+      const t = heavyAsync(['time', 'track'], root);
+      await waitFor(() => /tracking time for alice/.test(t.output()), 20000, 'the tracker');
+      fs.writeFileSync(path.join(root, 'src', 'a.py'), '1\n');
+      await waitFor(() => fs.existsSync(running) && fs.readFileSync(running, 'utf8').includes('"t":"w"'), 10000, 'a co-signature');
+      t.child.kill('SIGTERM');
+      await t.done;
+      assert.equal(heavy(['time', 'cement'], root).code, 0);
+      fs.writeFileSync(path.join(root, '.heavy', 'time', 'witness.pub'), witnessKey + '\n');
+      const ok = heavy(['time', 'verify'], root);
+      assert.equal(ok.code, 0, ok.stdout);
+      assert.match(ok.stdout, /alice: .* 1 block\(s\), 1 witnessed/);
+
+      // The key holder re-signs the block three hours earlier: signature and chain are fine,
+      // the witness's clock is not.
+      const ledger = path.join(root, '.heavy', 'time', 'alice.jsonl');
+      const { sig: _s, ...record } = JSON.parse(lines(ledger)[0]);
+      const shift = 3 * 60 * MIN;
+      const moved = { ...record, start: new Date(Date.parse(record.start) - shift).toISOString(), end: new Date(Date.parse(record.end) - shift).toISOString(),
+        witness: record.witness.map((x: any) => ({ ...x, a: x.a - shift })) };
+      const { createPrivateKey } = await import('node:crypto');
+      const key = createPrivateKey(fs.readFileSync(path.join(keysDir, 'keys', 'alice.ed25519.pem')));
+      write(ledger, [recordLine(signRecord(moved, key))]);
+      const v = verify(root);
+      assert.equal(v.code, 1);
+      assert.equal(v.report.problems[0].line, 1);
+      assert.match(v.report.problems[0].reason, /witness co-signature does not match|backdated/);
+    } finally {
+      w.child.kill('SIGTERM');
+      await w.done;
+    }
+  });
+
   it('rejects a user name that cannot be a file name', () => {
     const root = project('');
     const r = heavy(['time', 'status', '--user', '../evil'], root);
