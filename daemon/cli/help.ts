@@ -32,6 +32,8 @@ heavy time verify [--root DIR] [--json]
     Check every cemented log: signatures, chain, users, overlaps, times (for CI).
 heavy time report [--root DIR] [--since DATE] [--json]
 heavy time pause|resume [--root DIR] [--user NAME]
+heavy time import-ptyme FILE [--root DIR] [--user NAME]
+    Convert a ptyme-track log into blocks marked imported.
 heavy time witness [--port N] [--host H]
     A co-signing witness for time logs (loopback by default; port 7777).`;
 

@@ -3,13 +3,13 @@ import * as path from 'node:path';
 import { readPyProject, type HeavyConfig } from '../project/config';
 import { watchProject } from '../server/watch';
 import { blockOptions } from '../time/blocks';
-import { cement, resolveUser, timePaths, TimeError } from '../time/store';
+import { cement, importPtyme, resolveUser, timePaths, TimeError } from '../time/store';
 import { pause, resume, timeStatus, Tracker, trackerPid } from '../time/tracker';
 import { verifyLedgers } from '../time/verify';
 import { startWitness, witnessPublicKeyLine } from '../time/witness';
 import { parseArgs, rootOf, UsageError } from './args';
 
-const VERBS = ['track', 'status', 'cement', 'verify', 'report', 'pause', 'resume', 'witness'];
+const VERBS = ['track', 'status', 'cement', 'verify', 'report', 'pause', 'resume', 'witness', 'import-ptyme'];
 
 export async function timeCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -17,6 +17,7 @@ export async function timeCommand(argv: string[]): Promise<number> {
     throw new UsageError(verb ? `unknown verb "heavy time ${verb}" (expected ${VERBS.join(', ')})` : `heavy time needs a verb: ${VERBS.join(', ')}`);
   }
   if (verb === 'witness') return witness(rest);
+  if (verb === 'import-ptyme') return importCommand(rest);
   const { values, flags, positional } = parseArgs(rest, { values: ['--root', '--user', '--since'], flags: ['--json'] });
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const root = rootOf(values);
@@ -89,6 +90,29 @@ async function track(root: string, user: string, config: HeavyConfig['time'], ou
   await watcher.close();
   tracker.stop();
   return 0;
+}
+
+function importCommand(argv: string[]): number {
+  const { values, positional } = parseArgs(argv, { values: ['--root', '--user'] });
+  if (positional.length !== 1) throw new UsageError('heavy time import-ptyme needs one file: the ptyme-track log, e.g. .ptyme_track/<user>');
+  const root = rootOf(values);
+  const source = path.resolve(positional[0]);
+  if (!fs.existsSync(source)) throw new UsageError(`${source} does not exist`);
+  const config = readPyProject(root).heavy.time;
+  try {
+    // ptyme-track names each file after its user.
+    const user = resolveUser(root, values['--user'] ?? path.basename(source), config?.user);
+    const r = importPtyme(root, user, source, blockOptions(config));
+    for (const w of r.skipped) process.stderr.write(`heavy: ${w}\n`);
+    process.stdout.write(`imported ${r.added} block(s), ${hms(r.seconds)}, for ${user} into ${path.relative(root, timePaths(root, user).ledger)} (marked imported: verify reports them as imported, not verified)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof TimeError) {
+      process.stderr.write(`heavy: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
 }
 
 async function witness(argv: string[]): Promise<number> {

@@ -300,6 +300,68 @@ function witnessFor(log: RunningLog, branch: string, start: number, end: number)
   return picked.map((w) => ({ a: w.at, f: w.file, at: w.c.at, key: w.c.key, sig: w.c.sig }));
 }
 
+export interface ImportResult {
+  added: number;
+  seconds: number;
+  skipped: string[];
+}
+
+/**
+ * Converts a ptyme-track cemented file (JSON lines with "time" in UTC and "stop") into
+ * blocks marked imported: signed by the importer from now on, but their times are only
+ * as good as ptyme-track's, so verify reports them as imported, not verified.
+ */
+export function importPtyme(root: string, user: string, source: string, options: BlockOptions, now = Date.now()): ImportResult {
+  const text = fs.readFileSync(source, 'utf8');
+  const activity: Activity[] = [];
+  const skipped: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      const entry = JSON.parse(line) as { time?: string; stop?: boolean };
+      const at = Date.parse(`${String(entry.time).replace(' ', 'T')}Z`);
+      if (Number.isNaN(at)) throw new Error('no time');
+      if (!entry.stop) activity.push({ at, branch: 'imported' });
+    } catch {
+      skipped.push(`${source}:${i + 1}: not a ptyme-track record`);
+    }
+  });
+  const paths = timePaths(root, user);
+  ensureGitignore(root);
+  const key = loadOrCreateKey(user);
+  return withLock(paths.lock, () => {
+    const lines = readLedgerLines(paths.ledger);
+    const existing = lines.flatMap((l) => {
+      try {
+        const r = JSON.parse(l) as LedgerRecord;
+        return [[Date.parse(r.start), Date.parse(r.end)]];
+      } catch {
+        return [];
+      }
+    });
+    let prev = lines.length ? lineHash(lines[lines.length - 1]) : undefined;
+    const newLines: string[] = [];
+    let seconds = 0;
+    for (const b of toBlocks(activity, options, now)) {
+      const start = Math.floor(b.start / 1000) * 1000;
+      const end = Math.floor(Math.min(b.end, now) / 1000) * 1000;
+      if (end - start < 1000 || existing.some(([s, e]) => start < e && end > s)) continue;
+      const line = recordLine(signRecord({
+        v: LEDGER_VERSION, user, key: key.id, start: new Date(start).toISOString(), end: new Date(end).toISOString(),
+        seconds: (end - start) / 1000, branch: b.branch, files: 0, imported: true, prev,
+      }, key.privateKey));
+      newLines.push(line);
+      prev = lineHash(line);
+      seconds += (end - start) / 1000;
+    }
+    if (newLines.length) {
+      addPublicKey(paths.publicKeys, key.publicKey);
+      writeAtomically(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
+    }
+    return { added: newLines.length, seconds, skipped };
+  });
+}
+
 function addPublicKey(file: string, publicKey: KeyObject): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';

@@ -244,6 +244,25 @@ describe('time tracking', function () {
     }
   });
 
+  it('imports ptyme-track records as blocks marked imported', () => {
+    const root = project('');
+    const ptyme = path.join(root, 'JamesH');
+    const rec = (time: string, stop = false) => JSON.stringify({ time, signed_time: { server_id: 'x', time, sig: 'y' }, hash: 'h', stop });
+    fs.writeFileSync(ptyme, [rec('2026-05-24 20:33:23'), rec('2026-05-24 20:35:23'), rec('2026-05-24 20:37:23', true), 'garbage', rec('2026-05-24 22:00:00')].join('\n') + '\n');
+    const r = heavy(['time', 'import-ptyme', ptyme], root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /JamesH:4: not a ptyme-track record/);
+    const records = lines(path.join(root, '.heavy', 'time', 'JamesH.jsonl')).map((l) => JSON.parse(l));
+    assert.deepEqual(records.map((x) => [x.start, x.end, x.imported]), [
+      ['2026-05-24T20:32:23.000Z', '2026-05-24T20:36:23.000Z', true],
+      ['2026-05-24T21:59:00.000Z', '2026-05-24T22:01:00.000Z', true],
+    ]);
+    const v = heavy(['time', 'verify'], root);
+    assert.equal(v.code, 0, v.stdout);
+    assert.match(v.stdout, /JamesH: 0h06m in 2 block\(s\) \(2 imported, not verified\)/);
+    assert.match(heavy(['time', 'import-ptyme', ptyme], root).stdout, /imported 0 block/);
+  });
+
   it('rejects a user name that cannot be a file name', () => {
     const root = project('');
     const r = heavy(['time', 'status', '--user', '../evil'], root);
