@@ -78,6 +78,11 @@ export class Worker {
   private level2Stamp = 0;
   private level2Timer?: NodeJS.Timeout;
   private changeSeq = 0;
+  /** A level 2 has been asked for (or is about to be) and is not ready yet. */
+  private level2Building = false;
+  private level2Waiters: Array<() => void> = [];
+  /** How long the last level 2 took to import the project, in ms. */
+  private level2WarmMs?: number;
   private lastChange = new Map<string, number>();
 
   constructor(private options: WorkerOptions) {}
@@ -231,13 +236,18 @@ export class Worker {
           this.scheduleLevel2();
         } else {
           level2.ready = true;
+          this.level2WarmMs = (m.warm_seconds ?? 0) * 1000;
+          this.level2Settled();
         }
       } else {
         this.onControl(m);
       }
     });
     sock.on('close', () => {
-      if (this.level2 === level2) this.level2 = undefined;
+      if (this.level2 === level2) {
+        this.level2 = undefined;
+        if (!level2.ready) this.level2Settled();
+      }
       // Runs it forked that never reported: it died under them. Retry them once from level 1.
       for (const run of this.runs.values()) {
         if (run.via === sock && !run.exited) this.retryElsewhere(run);
@@ -272,6 +282,23 @@ export class Worker {
     if (!this.level2) this.scheduleLevel2();
   }
 
+  private level2Settled(): void {
+    this.level2Building = false;
+    for (const wake of this.level2Waiters.splice(0)) wake();
+  }
+
+  /**
+   * Right after an edit, a level 2 is being rebuilt. When that is quick, the run waits for
+   * it instead of importing the project itself while the rebuild competes for the CPU.
+   */
+  private async awaitLevel2(): Promise<void> {
+    if (this.level2?.ready || !this.level2Building || this.level2WarmMs === undefined || this.level2WarmMs > 1500) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.level2WarmMs! + 500);
+      this.level2Waiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
   private dropLevel2(_why: string): void {
     const level2 = this.level2;
     if (!level2) return;
@@ -281,10 +308,14 @@ export class Worker {
   }
 
   /** Asks level 1 for a fresh level 2 once changes settle. */
-  private scheduleLevel2(delayMs = 300): void {
+  private scheduleLevel2(delayMs = 100): void {
     clearTimeout(this.level2Timer);
+    this.level2Building = true;
     this.level2Timer = setTimeout(() => {
-      if (this.state !== 'warm' || !this.control || this.level2) return;
+      if (this.state !== 'warm' || !this.control || this.level2) {
+        if (!this.level2) this.level2Settled();
+        return;
+      }
       this.level2Stamp = this.changeSeq;
       this.send({ t: 'level2', stamp: this.level2Stamp });
     }, delayMs);
@@ -412,6 +443,7 @@ export class Worker {
   async run(params: RunParams, sink: RunSink, retried = false): Promise<RunResult & { items?: TestItem[] }> {
     await this.ready;
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
+    await this.awaitLevel2();
     return new Promise((resolve) => {
       const run: ActiveRun = { params, sink, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
       this.runs.set(params.runId, run);
