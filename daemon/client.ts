@@ -14,7 +14,7 @@ export interface DaemonConnection {
   close(): void;
 }
 
-function connectSocket(socket: string): Promise<net.Socket | undefined> {
+export function connectSocket(socket: string): Promise<net.Socket | undefined> {
   return new Promise((resolve) => {
     const sock = net.connect(socket);
     sock.once('connect', () => { sock.removeAllListeners('error'); resolve(sock); });

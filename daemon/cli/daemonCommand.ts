@@ -3,6 +3,7 @@ import { Methods, type DaemonStatus } from '../protocol';
 import { readLock } from '../server/lock';
 import { daemonPaths } from '../server/paths';
 import { parseArgs, rootOf, UsageError } from './args';
+import { isAlive } from '../util/process';
 
 export async function daemonCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -96,14 +97,6 @@ function formatSeconds(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)}h`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitForExit(pid: number, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

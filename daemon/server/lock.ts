@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isAlive } from '../util/process';
 
 export interface LockInfo {
   pid: number;
@@ -6,14 +7,6 @@ export interface LockInfo {
   started: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function readLock(file: string): LockInfo | undefined {
   try {
@@ -37,7 +30,7 @@ export function acquireLock(file: string, root: string): { ok: true } | { ok: fa
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readLock(file);
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) return { ok: false, holder };
+      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) return { ok: false, holder };
       if (!holder) {
         // Being written right now, or a torn write from a crash: give the writer a moment.
         const stat = fs.statSync(file, { throwIfNoEntry: false });

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { after, toBlocks, type Activity, type BlockOptions } from './blocks';
 import type { CoSignature, Witnessed } from './witness';
 import { keyId, lineHash, parsePublicKeys, publicKeyLine, recordLine, signRecord, LEDGER_VERSION, type LedgerRecord } from './ledger';
+import { isAlive } from '../util/process';
 
 // Files on disk: the running log (local, ignored), the ledger and public keys (committed),
 // the private key (the user's config folder, never the repository).
@@ -84,14 +85,6 @@ export function ensureGitignore(root: string): void {
 
 // ---------------------------------------------------------------- lock
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A short-held lock shared by the tracker's appends and cement's rewrite. */
 export function withLock<T>(lock: string, fn: () => T, timeoutMs = 10_000): T {
@@ -103,7 +96,7 @@ export function withLock<T>(lock: string, fn: () => T, timeoutMs = 10_000): T {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'a+' }) || 0);
-      if (holder && !alive(holder)) {
+      if (holder && !isAlive(holder)) {
         fs.rmSync(lock, { force: true });
         continue;
       }

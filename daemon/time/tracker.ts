@@ -6,24 +6,17 @@ import type { TimeStatus } from '../protocol';
 import { after, blockOptions, secondsWithin, seconds, toBlocks, type BlockOptions } from './blocks';
 import { activityHash, requestCoSignature } from './witness';
 import { appendRunning, cementedThrough, currentBranch, ensureGitignore, readLedgerLines, readRunningLog, timePaths, TimeError, type TimePaths } from './store';
+import { isAlive } from '../util/process';
 
 const FILE_THROTTLE_MS = 15_000;
 const HEARTBEAT_THROTTLE_MS = 30_000;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Who tracks time for this project and user right now, if anyone. */
 export function trackerPid(paths: TimePaths): number | undefined {
   try {
     const pid = Number(fs.readFileSync(paths.tracker, 'utf8'));
-    return pid && alive(pid) ? pid : undefined;
+    return pid && isAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }

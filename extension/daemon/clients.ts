@@ -1,17 +1,8 @@
-import * as net from 'node:net';
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, type StreamInfo } from 'vscode-languageclient/node';
-import { startDaemon } from '../../daemon/client';
+import { connectSocket as connect, startDaemon } from '../../daemon/client';
 import { Methods } from '../../daemon/protocol';
 import { daemonPaths } from '../../daemon/server/paths';
-
-function connect(socket: string): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
-    const sock = net.connect(socket);
-    sock.once('connect', () => { sock.removeAllListeners('error'); resolve(sock); });
-    sock.once('error', () => resolve(undefined));
-  });
-}
 
 /**
  * One connection per workspace folder to that project's test daemon (shared with
