@@ -19,7 +19,13 @@ function wantsColor(): boolean {
 }
 
 /** Runs once, streaming output; Ctrl+C cancels (twice: kills) and leaves the daemon running. */
-async function runOnce(daemon: DaemonConnection, args: string[], onResult?: (r: TestResult) => void): Promise<RunResult> {
+/** Where pytest runs: here when here is inside the project (relative node ids work), else the project root. */
+export function runCwd(root: string, cwd = process.cwd()): string {
+  const rel = path.relative(root, cwd);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? root : cwd;
+}
+
+async function runOnce(daemon: DaemonConnection, root: string, args: string[], onResult?: (r: TestResult) => void): Promise<RunResult> {
   const runId = randomUUID();
   const subscriptions = [
     daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) process.stdout.write(p.data); }),
@@ -36,7 +42,7 @@ async function runOnce(daemon: DaemonConnection, args: string[], onResult?: (r: 
       runId,
       args,
       color: wantsColor(),
-      cwd: process.cwd(),
+      cwd: runCwd(root),
       env: clientEnv(),
     });
   } finally {
@@ -50,7 +56,7 @@ export async function testCommand(argv: string[]): Promise<number> {
   const root = rootOf(values);
   const daemon = await connect(root);
   try {
-    const result = await runOnce(daemon, positional);
+    const result = await runOnce(daemon, root, positional);
     return result.exitCode;
   } finally {
     daemon.close();
@@ -77,7 +83,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`\n\u2500\u2500 heavy watch: ${why}\n`);
     const results: TestResult[] = [];
     const started = Date.now();
-    const result = await runOnce(daemon, [...positional, ...extra], (r) => results.push(r));
+    const result = await runOnce(daemon, root, [...positional, ...extra], (r) => results.push(r));
     const failed = results.some((r) => r.outcome === 'failed' || r.outcome === 'error') || (result.exitCode !== 0 && result.exitCode !== 5);
     process.stdout.write(`\u2500\u2500 ${failed ? 'FAIL' : 'ok'}: ${summarize(results, (Date.now() - started) / 1000)}; watching for changes (Ctrl+C to stop)\n`);
   };
@@ -106,7 +112,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       process.stdout.write(`heavy watch: ${names} changed; no test depends on it\n`);
       return;
     }
-    schedule(change.affected.map((f) => path.relative(process.cwd(), f)), `${names} changed: running ${change.affected.length} affected test file(s)`);
+    schedule(change.affected.map((f) => path.relative(runCwd(root), f)), `${names} changed: running ${change.affected.length} affected test file(s)`);
   });
   schedule([], 'first run');
   await new Promise<void>((resolve) => {

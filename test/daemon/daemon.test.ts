@@ -218,6 +218,13 @@ describe('heavy test: the warm daemon', function () {
     assert.equal(again.started, false);
   });
 
+  it('with --root from outside the project, runs pytest in the project as if started there', () => {
+    const root = project();
+    const r = heavySync(['test', '--root', root, '-q'], path.dirname(root));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /11 passed, 1 skipped, 1 xfailed/);
+  });
+
   it('behaves as pytest on bad input: unknown node id, syntax errors', () => {
     const root = project();
     const cold = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', 'tests/test_logic.py::test_nope'], { cwd: root, encoding: 'utf8' });
