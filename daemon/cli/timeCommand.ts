@@ -12,6 +12,18 @@ import { parseArgs, rootOf, UsageError } from './args';
 const VERBS = ['track', 'status', 'cement', 'verify', 'report', 'pause', 'resume', 'witness', 'import-ptyme'];
 
 export async function timeCommand(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    if (err instanceof TimeError) {
+      process.stderr.write(`heavy: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || !VERBS.includes(verb)) {
     throw new UsageError(verb ? `unknown verb "heavy time ${verb}" (expected ${VERBS.join(', ')})` : `heavy time needs a verb: ${VERBS.join(', ')}`);
@@ -24,42 +36,34 @@ export async function timeCommand(argv: string[]): Promise<number> {
   const config = readPyProject(root).heavy.time;
   const json = flags.has('--json');
   const out = (text: string) => process.stdout.write(text + '\n');
-  try {
-    if (verb === 'verify') return verify(root, json, out);
-    if (verb === 'report') return report(root, values['--since'], json, out);
-    const user = resolveUser(root, values['--user'], config?.user);
-    switch (verb) {
-      case 'track': return await track(root, user, config, out);
-      case 'status': {
-        const s = timeStatus(root, user, config);
-        for (const w of s.warnings) process.stderr.write(`heavy: ${w}\n`);
-        if (json) out(JSON.stringify(s, null, 2));
-        else out(`${s.user}: ${s.tracking ? 'tracking' : s.paused ? 'paused' : 'not tracking'}${s.active ? ', block open' : ''}; today ${hms(s.todaySeconds)} on ${s.branch}; not yet cemented ${hms(s.uncementedSeconds)}${s.lastActivity ? `; last activity ${s.lastActivity}` : ''}`);
-        return 0;
-      }
-      case 'cement': {
-        const r = cement(root, user, blockOptions(config));
-        for (const w of r.warnings) process.stderr.write(`heavy: ${w}\n`);
-        const file = path.relative(root, timePaths(root, user).ledger);
-        if (json) out(JSON.stringify({ added: r.added.length, seconds: r.seconds, file }));
-        else out(r.added.length ? `cemented ${r.added.length} block(s), ${hms(r.seconds)}, into ${file}; commit it` : 'nothing new to cement');
-        return 0;
-      }
-      case 'pause':
-        pause(timePaths(root, user));
-        out(`time tracking paused for ${user}; heavy time resume to go on`);
-        return 0;
-      case 'resume':
-        resume(timePaths(root, user));
-        out(`time tracking resumed for ${user}`);
-        return 0;
+  if (verb === 'verify') return verify(root, json, out);
+  if (verb === 'report') return report(root, values['--since'], json, out);
+  const user = resolveUser(root, values['--user'], config?.user);
+  switch (verb) {
+    case 'track': return await track(root, user, config, out);
+    case 'status': {
+      const s = timeStatus(root, user, config);
+      for (const w of s.warnings) process.stderr.write(`heavy: ${w}\n`);
+      if (json) out(JSON.stringify(s, null, 2));
+      else out(`${s.user}: ${s.tracking ? 'tracking' : s.paused ? 'paused' : 'not tracking'}${s.active ? ', block open' : ''}; today ${hms(s.todaySeconds)} on ${s.branch}; not yet cemented ${hms(s.uncementedSeconds)}${s.lastActivity ? `; last activity ${s.lastActivity}` : ''}`);
+      return 0;
     }
-  } catch (err) {
-    if (err instanceof TimeError) {
-      process.stderr.write(`heavy: ${err.message}\n`);
-      return 1;
+    case 'cement': {
+      const r = cement(root, user, blockOptions(config));
+      for (const w of r.warnings) process.stderr.write(`heavy: ${w}\n`);
+      const file = path.relative(root, timePaths(root, user).ledger);
+      if (json) out(JSON.stringify({ added: r.added.length, seconds: r.seconds, file }));
+      else out(r.added.length ? `cemented ${r.added.length} block(s), ${hms(r.seconds)}, into ${file}; commit it` : 'nothing new to cement');
+      return 0;
     }
-    throw err;
+    case 'pause':
+      pause(timePaths(root, user));
+      out(`time tracking paused for ${user}; heavy time resume to go on`);
+      return 0;
+    case 'resume':
+      resume(timePaths(root, user));
+      out(`time tracking resumed for ${user}`);
+      return 0;
   }
   return 2;
 }
@@ -99,20 +103,12 @@ function importCommand(argv: string[]): number {
   const source = path.resolve(positional[0]);
   if (!fs.existsSync(source)) throw new UsageError(`${source} does not exist`);
   const config = readPyProject(root).heavy.time;
-  try {
-    // ptyme-track names each file after its user.
-    const user = resolveUser(root, values['--user'] ?? path.basename(source), config?.user);
-    const r = importPtyme(root, user, source, blockOptions(config));
-    for (const w of r.skipped) process.stderr.write(`heavy: ${w}\n`);
-    process.stdout.write(`imported ${r.added} block(s), ${hms(r.seconds)}, for ${user} into ${path.relative(root, timePaths(root, user).ledger)} (marked imported: verify reports them as imported, not verified)\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof TimeError) {
-      process.stderr.write(`heavy: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  // ptyme-track names each file after its user.
+  const user = resolveUser(root, values['--user'] ?? path.basename(source), config?.user);
+  const r = importPtyme(root, user, source, blockOptions(config));
+  for (const w of r.skipped) process.stderr.write(`heavy: ${w}\n`);
+  process.stdout.write(`imported ${r.added} block(s), ${hms(r.seconds)}, for ${user} into ${path.relative(root, timePaths(root, user).ledger)} (marked imported: verify reports them as imported, not verified)\n`);
+  return 0;
 }
 
 async function witness(argv: string[]): Promise<number> {

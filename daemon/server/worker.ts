@@ -382,17 +382,7 @@ export class Worker {
     const run = this.runs.get(id);
     if (!run) return void sock.destroy();
     run.streams.add(sock);
-    let buffer = rest;
-    const consume = () => {
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.trim()) this.onEvent(run, JSON.parse(line));
-      }
-    };
-    consume();
-    sock.on('data', (d) => { buffer += d.toString('utf8'); consume(); });
+    readLines(sock, rest, (event) => this.onEvent(run, event));
     sock.on('close', () => { run.streams.delete(sock); this.maybeFinish(run); });
   }
 
