@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { packageRoot } from './assets';
 import { readLock } from './server/lock';
+import { connectSocket } from './util/socket';
 import { daemonPaths } from './server/paths';
 
 export interface DaemonConnection {
@@ -12,14 +13,6 @@ export interface DaemonConnection {
   /** True when this call had to start the daemon. */
   started: boolean;
   close(): void;
-}
-
-export function connectSocket(socket: string): Promise<net.Socket | undefined> {
-  return new Promise((resolve) => {
-    const sock = net.connect(socket);
-    sock.once('connect', () => { sock.removeAllListeners('error'); resolve(sock); });
-    sock.once('error', () => resolve(undefined));
-  });
 }
 
 async function handshake(sock: net.Socket): Promise<MessageConnection> {

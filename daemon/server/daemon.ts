@@ -6,9 +6,10 @@ import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } fr
 import { envToApply } from '../profiles/env';
 import { detectProject, type ProjectInfo } from '../project/detect';
 import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
-import { affectedTests, buildImportGraph } from '../tests/importGraph';
+import { affectedTests, buildImportGraph, updateImportGraph, type ImportGraph } from '../tests/importGraph';
 import { resolveUser } from '../time/store';
 import { timeStatus, Tracker } from '../time/tracker';
+import { connectSocket } from '../util/socket';
 import { acquireLock, releaseLock } from './lock';
 import { daemonPaths } from './paths';
 import { needsRebuild, watchProject, type ProjectWatcher } from './watch';
@@ -42,6 +43,9 @@ export class Daemon {
   private totalRuns = 0;
   private started = Date.now();
   private pendingChanges = new Set<string>();
+  /** Built on the first change a client hears of; then only changed files are re-read. */
+  private graph?: ImportGraph;
+  private filesAddedOrRemoved = false;
   private settleTimer?: NodeJS.Timeout;
   private rebuildPending = false;
   private sitePackagesStamp?: number;
@@ -74,7 +78,7 @@ export class Daemon {
       socketPath: this.paths.workerSocket,
       env,
       projectEnv: this.project?.env ?? {},
-      pytestArgs: [],
+      pytestArgs: this.project?.config.tests?.args ?? [],
       timeoutSeconds: this.project?.config.tests?.timeout,
       log: (m) => this.log(m),
     });
@@ -83,7 +87,7 @@ export class Daemon {
     // A socket left by a daemon that was killed: the lock says nobody owns it any more.
     if (process.platform !== 'win32') fs.rmSync(this.paths.socket, { force: true });
     this.startTracker();
-    this.watcher = watchProject(this.root, (rel) => this.onFileChange(rel));
+    this.watcher = watchProject(this.root, (rel, event) => this.onFileChange(rel, event));
     // Clients that connect must not save files the watcher has not started to see.
     await Promise.race([this.watcher.ready, new Promise((r) => setTimeout(r, 10000))]);
     this.server = net.createServer((sock) => this.accept(sock));
@@ -140,6 +144,7 @@ export class Daemon {
       python: this.project!.python.path,
       env: this.workerEnv(),
       projectEnv: this.project!.env,
+      pytestArgs: this.project!.config.tests?.args ?? [],
       timeoutSeconds: this.project!.config.tests?.timeout,
     });
     this.worker!.start(reason).then(
@@ -162,7 +167,8 @@ export class Daemon {
     return newest;
   }
 
-  private onFileChange(relative: string): void {
+  private onFileChange(relative: string, event: string): void {
+    if (event !== 'change' && relative.endsWith('.py')) this.filesAddedOrRemoved = true;
     this.trackSafely(() => this.tracker?.fileChanged(relative));
     if (relative.endsWith('.py')) this.worker?.filesChanged([path.join(this.root, relative)]);
     if (needsRebuild(relative)) this.rebuildPending = true;
@@ -188,13 +194,24 @@ export class Daemon {
       this.startTracker();
       this.rebuild(`${files.map((f) => path.relative(this.root, f)).filter(needsRebuild).join(', ')} changed`);
     }
+    if (!this.clients.size) {
+      this.graph = undefined; // nobody to tell: do not read files, and do not keep a graph that misses this change
+      return;
+    }
     let affected: string[] | 'all';
     try {
-      affected = files.some(needsRebuild) ? 'all' : affectedTests(buildImportGraph(this.root), files);
+      affected = files.some(needsRebuild) ? 'all' : affectedTests(this.importGraph(files), files);
     } catch {
       affected = 'all';
     }
     for (const client of this.clients) void client.connection.sendNotification(Methods.changed, { files, affected }).catch(() => {});
+  }
+
+  private importGraph(changed: string[]): ImportGraph {
+    if (!this.graph || this.filesAddedOrRemoved) this.graph = buildImportGraph(this.root);
+    else updateImportGraph(this.graph, this.root, changed.filter((f) => f.endsWith('.py')));
+    this.filesAddedOrRemoved = false;
+    return this.graph;
   }
 
   private accept(sock: net.Socket): void {
@@ -270,7 +287,8 @@ export class Daemon {
       }
       this.totalRuns++;
       try {
-        return await worker.run(params, sink);
+        // [tool.heavy.tests] args come first, as if they were in pytest's own addopts.
+      return await worker.run({ ...params, args: [...(this.project?.config.tests?.args ?? []), ...params.args] }, sink);
       } finally {
         this.cancelled.delete(params.runId);
       }
@@ -344,12 +362,10 @@ export class Daemon {
   }
 }
 
-export function isListening(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect(socket);
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
+async function isListening(socket: string): Promise<boolean> {
+  const sock = await connectSocket(socket);
+  sock?.destroy();
+  return !!sock;
 }
 
 /** Entry point of `heavy daemon __serve`: runs until stopped. */

@@ -73,6 +73,8 @@ export class Worker {
   lastRebuild?: { at: string; seconds: number; reason: string };
   private generation = 0;
   private stopping = false;
+  /** When and why the warm parent now starting was asked for. */
+  private readyPromiseMeta?: { began: number; reason: string; generation: number };
   /** Level 2: a fork of the warm parent that also imported the project's own modules. */
   private level2?: Level2;
   private level2Stamp = 0;
@@ -87,7 +89,7 @@ export class Worker {
 
   constructor(private options: WorkerOptions) {}
 
-  update(changes: Partial<Pick<WorkerOptions, 'python' | 'env' | 'projectEnv' | 'timeoutSeconds'>>): void {
+  update(changes: Partial<Pick<WorkerOptions, 'python' | 'env' | 'projectEnv' | 'timeoutSeconds' | 'pytestArgs'>>): void {
     this.options = { ...this.options, ...changes };
   }
 
@@ -113,7 +115,7 @@ export class Worker {
       this.readyReject = reject;
     });
     this.ready.catch(() => {});
-    const args = [path.join(helpersDir(), 'heavy_worker.py'), '--root', this.options.root, '--connect', this.options.socketPath, ...this.options.pytestArgs];
+    const args = [path.join(helpersDir(), 'heavy_worker.py'), '--root', this.options.root, '--connect', this.options.socketPath, '--', ...this.options.pytestArgs];
     let stderr = '';
     const proc = spawn(this.options.python, args, {
       cwd: this.options.root,
@@ -148,7 +150,6 @@ export class Worker {
     return this.ready;
   }
 
-  private readyPromiseMeta?: { began: number; reason: string; generation: number };
 
   private fail(message: string): void {
     this.state = 'failed';
@@ -257,18 +258,28 @@ export class Worker {
 
   /** A level 2 process died mid-run (it was killed, or crashed): retry on level 1, once. */
   private retryElsewhere(run: ActiveRun): void {
+    this.abandon(run);
+    this.scheduleLevel2();
+    this.retryOnce(run, 'the run is retried');
+  }
+
+  /** Forgets a run whose process is gone or going: kills what is left of it. */
+  private abandon(run: ActiveRun): void {
     if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.runs.delete(run.params.runId);
     clearInterval(run.timer);
     for (const s of run.streams) s.destroy();
-    if (run.retried) {
-      run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason: 'the warm test process died twice' }, durationMs: Date.now() - run.started, retried: true });
-      return;
-    }
-    run.sink.output('\nheavy: the warm test process died during this run; the run is retried\n');
-    this.scheduleLevel2();
-    void this.run(run.params, run.sink, true).then(run.done, (err) =>
-      run.done({ runId: run.params.runId, exitCode: 3, results: [], crashed: { reason: (err as Error).message }, durationMs: Date.now() - run.started, retried: true }));
+  }
+
+  private crashed(run: ActiveRun, reason: string): void {
+    run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason }, durationMs: Date.now() - run.started, retried: true });
+  }
+
+  /** A run whose warm process died is run again once; a second death is reported. */
+  private retryOnce(run: ActiveRun, what: string): void {
+    if (run.retried) return this.crashed(run, 'the warm test process died twice');
+    run.sink.output(`\nheavy: the warm test process died during this run; ${what}\n`);
+    void this.run(run.params, run.sink, true).then(run.done, (err) => this.crashed({ ...run, results: [] }, (err as Error).message));
   }
 
   /** Tells the worker which project files changed, so level 2 is never used with old code. */
@@ -485,32 +496,16 @@ export class Worker {
   /** The warm parent died mid-run: kill its orphans, rebuild, and retry each run once. */
   private async recoverRuns(): Promise<void> {
     const orphans = [...this.runs.values()].filter((r) => r.generation === this.generation);
-    for (const run of orphans) this.runs.delete(run.params.runId);
-    for (const run of orphans) {
-      clearInterval(run.timer);
-      if (run.pid) {
-        try { process.kill(run.pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
-      for (const s of run.streams) s.destroy();
-    }
+    for (const run of orphans) this.abandon(run);
     try {
       await this.start('the warm test process died');
     } catch (err) {
-      for (const run of orphans) {
-        run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason: (err as Error).message }, durationMs: Date.now() - run.started, retried: true });
-      }
+      for (const run of orphans) this.crashed(run, (err as Error).message);
       return;
     }
-    for (const run of orphans) {
-      if (run.retried) {
-        run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason: 'the warm test process died twice' }, durationMs: Date.now() - run.started, retried: true });
-        continue;
-      }
-      run.sink.output('\nheavy: the warm test process died during this run; it was rebuilt and the run is retried\n');
-      void this.run(run.params, run.sink, true).then(run.done, (err) =>
-        run.done({ runId: run.params.runId, exitCode: 3, results: [], crashed: { reason: (err as Error).message }, durationMs: Date.now() - run.started, retried: true }));
-    }
+    for (const run of orphans) this.retryOnce(run, 'it was rebuilt and the run is retried');
   }
+
 
   workerRss(): number | undefined {
     const pid = this.info.pid;
@@ -541,11 +536,8 @@ export class Worker {
     const level2 = this.level2;
     this.level2 = undefined;
     if (level2?.pid) { try { process.kill(level2.pid, 'SIGKILL'); } catch { /* gone */ } }
-    if (this.proc && this.proc.exitCode === null) {
-      this.stopping = true;
-      this.proc.kill('SIGKILL');
-      this.stopping = false;
-    }
+    // Its exit handler ignores it: start() and close() moved the generation on first.
+    if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL');
     this.control?.destroy();
     this.control = undefined;
   }

@@ -88,9 +88,22 @@ function packageOf(root: string, file: string, sourceRoots: string[]): string[] 
   return path.relative(root, path.dirname(file)).split(path.sep).filter(Boolean);
 }
 
-export function buildImportGraph(root: string, files = listPythonFiles(root), readFile = (f: string) => fs.readFileSync(f, 'utf8')): ImportGraph {
+type ReadFile = (file: string) => string;
+const readUtf8: ReadFile = (f) => fs.readFileSync(f, 'utf8');
+
+export function buildImportGraph(root: string, files = listPythonFiles(root), readFile = readUtf8): ImportGraph {
+  const graph: ImportGraph = { edges: new Map(), files };
+  updateImportGraph(graph, root, files, readFile);
+  return graph;
+}
+
+/**
+ * Re-reads the imports of `changed` files whose content changed; the set of files is
+ * the same (a file added or deleted can change how others resolve: build anew then).
+ */
+export function updateImportGraph(graph: ImportGraph, root: string, changed: string[], readFile = readUtf8): void {
   const sourceRoots = [root, path.join(root, 'src')].filter((d) => fs.existsSync(d));
-  const known = new Set(files);
+  const known = new Set(graph.files);
   const resolve = (name: string): string[] => {
     const out: string[] = [];
     const parts = name.split('.');
@@ -105,12 +118,13 @@ export function buildImportGraph(root: string, files = listPythonFiles(root), re
     }
     return out;
   };
-  const edges = new Map<string, Set<string>>();
-  for (const file of files) {
+  for (const file of changed) {
+    if (!known.has(file)) continue;
     let source: string;
     try {
       source = readFile(file);
     } catch {
+      graph.edges.delete(file);
       continue;
     }
     const deps = new Set<string>();
@@ -127,9 +141,8 @@ export function buildImportGraph(root: string, files = listPythonFiles(root), re
         dir = path.dirname(dir);
       }
     }
-    edges.set(file, deps);
+    graph.edges.set(file, deps);
   }
-  return { edges, files };
 }
 
 /**

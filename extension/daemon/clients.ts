@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, type StreamInfo } from 'vscode-languageclient/node';
-import { connectSocket as connect, startDaemon } from '../../daemon/client';
+import { startDaemon } from '../../daemon/client';
+import { connectSocket as connect } from '../../daemon/util/socket';
 import { Methods } from '../../daemon/protocol';
 import { daemonPaths } from '../../daemon/server/paths';
 

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { newTree } from '../helpers/project';
 
 const HEAVY = path.resolve(__dirname, '../../dist/heavy.js');
 
@@ -11,22 +12,13 @@ export function heavy(args: string[], cwd = process.cwd(), env: NodeJS.ProcessEn
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function newProject(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-cli-'));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  }
-  return root;
-}
-
 describe('heavy profiles (CLI)', () => {
   before(function () {
     if (!fs.existsSync(HEAVY)) throw new Error('dist/heavy.js is missing: run npm run build first');
   });
 
   it('lists the profiles of a FastAPI project it has never seen, as JSON', () => {
-    const root = newProject({
+    const root = newTree({
       'pyproject.toml': '[project]\nname = "shop"\ndependencies = ["fastapi", "sqlalchemy"]\n',
       'shop/__init__.py': '',
       'shop/api.py': 'from fastapi import FastAPI\n\napp = FastAPI()\n',
@@ -47,7 +39,7 @@ describe('heavy profiles (CLI)', () => {
   });
 
   it('finds the project root from a subfolder and prints the exact commands', () => {
-    const root = newProject({ 'pyproject.toml': '[tool.heavy]\napp = "svc.main:app"\n[tool.heavy.serve]\nport = 9123\n', 'svc/main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
+    const root = newTree({ 'pyproject.toml': '[tool.heavy]\napp = "svc.main:app"\n[tool.heavy.serve]\nport = 9123\n', 'svc/main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
     const r = heavy(['profiles'], path.join(root, 'svc'));
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.includes(`$ cd ${root} && python3 -m uvicorn svc.main:app --reload --host 127.0.0.1 --port 9123`), r.stdout);
@@ -55,7 +47,7 @@ describe('heavy profiles (CLI)', () => {
   });
 
   it('rejects a bad [tool.heavy] naming the file and the key', () => {
-    const root = newProject({ 'pyproject.toml': '[tool.heavy.serve]\nport = "eighty"\n' });
+    const root = newTree({ 'pyproject.toml': '[tool.heavy.serve]\nport = "eighty"\n' });
     const r = heavy(['profiles', '--root', root]);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
@@ -65,14 +57,14 @@ describe('heavy profiles (CLI)', () => {
   it('explains usage mistakes with exit code 2', () => {
     assert.match(heavy(['profiles', '--bogus']).stderr, /unknown option --bogus/);
     assert.equal(heavy(['frobnicate']).code, 2);
-    const root = newProject({ 'main.py': 'from flask import Flask\napp = Flask(__name__)\n' });
+    const root = newTree({ 'main.py': 'from flask import Flask\napp = Flask(__name__)\n' });
     const r = heavy(['profiles', 'run', 'nope', '--root', root]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no profile "nope" \(available: hot-reload-server, run-server\)/);
   });
 
   it('runs a profile\'s exact command with the project\'s .env, and returns its exit code', () => {
-    const root = newProject({
+    const root = newTree({
       'pyproject.toml': '[tool.heavy]\napp = "main:app"\n',
       'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
       // A stand-in "uvicorn" module on the project's path shows what the profile ran.

@@ -225,6 +225,16 @@ describe('heavy test: the warm daemon', function () {
     assert.match(r.stdout, /11 passed, 1 skipped, 1 xfailed/);
   });
 
+  it('adds [tool.heavy.tests] args to every run', () => {
+    const root = project();
+    fs.writeFileSync(path.join(root, 'pyproject.toml'), fs.readFileSync(path.join(root, 'pyproject.toml'), 'utf8')
+      .replace('[tool.heavy.tests]\n', '[tool.heavy.tests]\nargs = ["-p", "no:cacheprovider", "-k", "slugify"]\n'));
+    const r = heavySync(['test', '-q'], root);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 passed, 11 deselected, 1 xfailed/);
+    assert.ok(!fs.existsSync(path.join(root, '.pytest_cache')), '-p no:cacheprovider reached pytest');
+  });
+
   it('behaves as pytest on bad input: unknown node id, syntax errors', () => {
     const root = project();
     const cold = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', 'tests/test_logic.py::test_nope'], { cwd: root, encoding: 'utf8' });

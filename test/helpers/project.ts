@@ -89,3 +89,10 @@ export function junitOutcomes(file: string): Map<string, string> {
   }
   return out;
 }
+
+/** A new temporary folder holding `files` (relative path → text). */
+export function newTree(files: Record<string, string>, prefix = 'heavy-test-'): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  writeFiles(root, files);
+  return root;
+}

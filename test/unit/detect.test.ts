@@ -5,19 +5,11 @@ import * as path from 'node:path';
 import { ConfigError } from '../../daemon/project/config';
 import { detectProject, moduleName } from '../../daemon/project/detect';
 import { findProjectRoot } from '../../daemon/project/root';
-
-function project(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-detect-'));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  }
-  return root;
-}
+import { newTree } from '../helpers/project';
 
 describe('project detection', () => {
   it('finds a FastAPI app in a src layout without configuration', () => {
-    const root = project({
+    const root = newTree({
       'pyproject.toml': '[project]\nname = "svc"\ndependencies = ["fastapi", "sqlmodel"]\n',
       'src/svc/__init__.py': '',
       'src/svc/server.py': 'import fastapi\n\napi: fastapi.FastAPI = fastapi.FastAPI(title="x")\n',
@@ -32,7 +24,7 @@ describe('project detection', () => {
   });
 
   it('prefers app in main.py over deeper or other candidates, and knows each framework', () => {
-    const root = project({
+    const root = newTree({
       'web/app.py': 'from sanic import Sanic\nserver = Sanic("x")\n',
       'main.py': 'from flask import Flask\napp = Flask(__name__)\n',
     });
@@ -43,7 +35,7 @@ describe('project detection', () => {
   });
 
   it('takes [tool.heavy] app over the scan and finds its framework', () => {
-    const root = project({
+    const root = newTree({
       'pyproject.toml': '[tool.heavy]\napp = "pkg.asgi:application"\n',
       'pkg/asgi.py': 'from starlette.applications import Starlette\napplication = Starlette()\n',
       'main.py': 'from fastapi import FastAPI\napp = FastAPI()\n',
@@ -55,7 +47,7 @@ describe('project detection', () => {
   });
 
   it('picks the interpreter in the documented order', () => {
-    const root = project({ 'main.py': '' });
+    const root = newTree({ 'main.py': '' });
     assert.deepEqual(detectProject(root, { extensionPython: '/opt/py/bin/python' }).python, { path: '/opt/py/bin/python', source: 'python-extension' });
     assert.deepEqual(detectProject(root).python, { path: 'python3', source: 'default' });
     fs.mkdirSync(path.join(root, 'venv/bin'), { recursive: true });
@@ -69,12 +61,12 @@ describe('project detection', () => {
   });
 
   it('says when [tool.heavy] python does not exist', () => {
-    const root = project({ 'pyproject.toml': '[tool.heavy]\npython = "env/bin/python3"\n' });
+    const root = newTree({ 'pyproject.toml': '[tool.heavy]\npython = "env/bin/python3"\n' });
     assert.throws(() => detectProject(root), (e: unknown) => e instanceof ConfigError && e.key === 'tool.heavy.python' && /does not exist/.test(e.message));
   });
 
   it('loads .env, including quoted values and comments', () => {
-    const root = project({ '.env': '# c\nDATABASE_URL=postgresql://u:p@localhost/db\nGREETING="hi there"\nexport NAME=x\n', 'alembic.ini': '' });
+    const root = newTree({ '.env': '# c\nDATABASE_URL=postgresql://u:p@localhost/db\nGREETING="hi there"\nexport NAME=x\n', 'alembic.ini': '' });
     const info = detectProject(root);
     assert.deepEqual(info.env, { DATABASE_URL: 'postgresql://u:p@localhost/db', GREETING: 'hi there', NAME: 'x' });
     assert.equal(info.envFile, path.join(root, '.env'));
@@ -88,7 +80,7 @@ describe('project detection', () => {
   });
 
   it('finds the project root above the working folder', () => {
-    const root = project({ 'pyproject.toml': '', 'pkg/sub/x.py': '' });
+    const root = newTree({ 'pyproject.toml': '', 'pkg/sub/x.py': '' });
     assert.equal(findProjectRoot(path.join(root, 'pkg', 'sub')), root);
   });
 });

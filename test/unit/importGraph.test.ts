@@ -2,16 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { affectedTests, buildImportGraph, parseImports } from '../../daemon/tests/importGraph';
-
-function tree(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-graph-'));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.writeFileSync(path.join(root, rel), text);
-  }
-  return root;
-}
+import { affectedTests, buildImportGraph, parseImports, updateImportGraph } from '../../daemon/tests/importGraph';
+import { newTree } from '../helpers/project';
 
 describe('import graph (heavy watch)', () => {
   it('parses absolute, relative, aliased and parenthesised imports', () => {
@@ -32,7 +24,7 @@ describe('import graph (heavy watch)', () => {
   });
 
   it('selects the test modules that import a changed file, transitively, and through conftest', () => {
-    const root = tree({
+    const root = newTree({
       'app/__init__.py': '',
       'app/logic.py': 'def f(): pass\n',
       'app/models.py': 'from .logic import f\n',
@@ -52,5 +44,16 @@ describe('import graph (heavy watch)', () => {
     assert.deepEqual(rel(affectedTests(graph, [path.join(root, 'tests/unit/conftest.py')])), ['tests/unit/test_other.py']);
     assert.deepEqual(rel(affectedTests(graph, [path.join(root, 'tests/test_logic.py')])), ['tests/test_logic.py']);
     assert.equal(affectedTests(graph, [path.join(root, 'data.json')]), 'all');
+
+    // An edit that adds an import is seen after re-reading only that file.
+    fs.writeFileSync(path.join(root, 'tests/unit/test_other.py'), 'from app import other\nimport app.logic\n');
+    fs.writeFileSync(path.join(root, 'tests/test_logic.py'), 'X = 1\n');
+    updateImportGraph(graph, root, [path.join(root, 'tests/unit/test_other.py'), path.join(root, 'tests/test_logic.py')]);
+    assert.deepEqual(rel(affectedTests(graph, [path.join(root, 'app/other.py')])), ['tests/unit/test_other.py']);
+    assert.deepEqual(rel(affectedTests(graph, [path.join(root, 'app/models.py')])),
+      ['tests/test_logic.py', 'tests/test_models.py', 'tests/unit/test_other.py']);
+    fs.writeFileSync(path.join(root, 'tests/conftest.py'), '');
+    updateImportGraph(graph, root, [path.join(root, 'tests/conftest.py')]);
+    assert.deepEqual(rel(affectedTests(graph, [path.join(root, 'app/models.py')])), ['tests/test_models.py']);
   });
 });
