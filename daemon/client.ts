@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -34,6 +33,8 @@ export function heavyScript(): string {
 export async function startDaemon(root: string, timeoutMs = 20000): Promise<void> {
   const paths = daemonPaths(root);
   const logFd = fs.openSync(paths.log, 'a', 0o600);
+  // Loaded here: most CLI calls find the daemon running and never spawn.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [heavyScript(), 'daemon', '__serve', '--root', root], {
     cwd: root,
     detached: true,

@@ -52,6 +52,8 @@ export interface RunResult {
   durationMs: number;
   /** True when the warm parent had to be rebuilt and the run was retried. */
   retried?: boolean;
+  /** True when pytest's configuration was parsed ahead, for a request identical to this one. */
+  primed?: boolean;
 }
 
 export interface DiscoverResult {
@@ -79,7 +81,8 @@ export interface DaemonStatus {
   workerPid?: number;
   lastRebuild?: { at: string; seconds: number; reason: string };
   memory: { nodeRssBytes: number; workerRssBytes?: number };
-  runs: { active: number; queued: number; total: number };
+  /** `primed`: runs whose pytest configuration was parsed ahead of the request. */
+  runs: { active: number; queued: number; total: number; primed: number };
 }
 
 export interface FilesChanged {

@@ -1,8 +1,8 @@
 // Builds the two bundles: dist/extension.js (VS Code side, `vscode` external) and
-// dist/heavy.js (CLI and daemon, one executable file). With --tests it also builds the
+// dist/heavy.js (CLI and daemon: an executable that loads dist/cli/). With --tests it also builds the
 // suite that runs inside a real VS Code into out/test/.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -23,18 +23,39 @@ const common = {
   mainFields: ['module', 'main'],
 };
 
+// The CLI and daemon are one build split by command (ES modules in dist/cli/), so that
+// `heavy test`, which people run all day, loads a tenth of what `heavy daemon` needs.
+// dist/heavy.js is the executable that loads it.
+const esmShims = [
+  "import { createRequire as __heavyCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __heavyFileURLToPath } from 'node:url';",
+  "import { dirname as __heavyDirname } from 'node:path';",
+  'const require = __heavyCreateRequire(import.meta.url);',
+  'const __filename = __heavyFileURLToPath(import.meta.url);',
+  'const __dirname = __heavyDirname(__filename);',
+].join('\n');
+
+for (const old of ['dist/cli', 'dist/heavy.js.map']) rmSync(old, { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'node-pty'] }),
   build({
     ...common,
-    entryPoints: ['daemon/cli/main.ts'],
-    outfile: 'dist/heavy.js',
+    format: 'esm',
+    splitting: true,
+    entryPoints: { heavy: 'daemon/cli/bin.ts' },
+    outdir: 'dist/cli',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: '[name]-[hash]',
     external: ['node-pty'],
-    banner: { js: '#!/usr/bin/env node' },
-    // main.ts runs itself when it is the entry; the bundle makes it so.
-    footer: { js: '' },
+    banner: { js: esmShims },
   }),
 ]);
+writeFileSync('dist/heavy.js', [
+  '#!/usr/bin/env node',
+  '// Heavy Dev CLI and daemon: the code is in ./cli, loaded by command.',
+  "import('./cli/heavy.mjs');",
+  '',
+].join('\n'));
 chmodSync('dist/heavy.js', 0o755);
 
 if (withTests) {

@@ -86,7 +86,7 @@ export function formatStatus(s: DaemonStatus): string {
     `  warm state: ${s.warm}${s.warmError ? `: ${s.warmError}` : ''}; project modules: ${s.projectWarm}`,
     s.lastRebuild ? `  last rebuild ${s.lastRebuild.at} took ${s.lastRebuild.seconds.toFixed(2)}s (${s.lastRebuild.reason})` : '',
     `  memory: daemon ${mb(s.memory.nodeRssBytes)}, warm python ${mb(s.memory.workerRssBytes)}`,
-    `  runs: ${s.runs.active} running, ${s.runs.queued} queued, ${s.runs.total} so far`,
+    `  runs: ${s.runs.active} running, ${s.runs.queued} queued, ${s.runs.total} so far (${s.runs.primed} primed)`,
   ];
   return lines.filter(Boolean).join('\n') + '\n';
 }

@@ -43,14 +43,3 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 }
-
-// In the bundle this module is the entry point; when imported by tests it is not.
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (err) => {
-      process.stderr.write(`heavy: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exitCode = 70;
-    },
-  );
-}

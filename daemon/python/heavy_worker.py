@@ -317,32 +317,50 @@ def safe_repr(value) -> str:
     return text if len(text) <= 10000 else text[:10000] + "..."
 
 
+def enter_run(socket_path: str, hello: dict, run: dict) -> tuple[socket.socket, list[str]]:
+    """Puts this fresh fork where a cold run started from the client's shell would be.
+
+    Returns the events connection and pytest's arguments.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    out = connect(socket_path, {"hello": "out", **hello})
+    os.dup2(out.fileno(), 1)
+    os.dup2(out.fileno(), 2)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    events = connect(socket_path, {"hello": "events", **hello})
+    env = run.get("env")
+    if env is not None:
+        # Exactly the client's environment, as a cold run started from its shell would see.
+        os.environ.clear()
+        os.environ.update(env)
+    if run.get("color"):
+        os.environ.setdefault("FORCE_COLOR", "1")
+    os.chdir(run.get("cwd") or ROOT)
+    args = list(run.get("args") or [])
+    if run.get("color") and not any(a.startswith("--color") for a in args):
+        args.insert(0, "--color=yes")
+    return events, args
+
+
+def leave(code: int) -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os._exit(code)
+
+
 def run_child(socket_path: str, run: dict) -> None:
     """Runs pytest once; never returns."""
     code = 3
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        out = connect(socket_path, {"hello": "out", "id": run["id"]})
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-        events = connect(socket_path, {"hello": "events", "id": run["id"]})
-        env = run.get("env")
-        if env is not None:
-            # Exactly the client's environment, as a cold run started from its shell would see.
-            os.environ.clear()
-            os.environ.update(env)
-        if run.get("color"):
-            os.environ.setdefault("FORCE_COLOR", "1")
-        os.chdir(run.get("cwd") or ROOT)
+        events, args = enter_run(socket_path, {"id": run["id"]}, run)
         # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
         import pytest
 
-        args = list(run.get("args") or [])
-        if run.get("color") and not any(a.startswith("--color") for a in args):
-            args.insert(0, "--color=yes")
         profile_to = os.environ.get("HEAVY_PROFILE_RUN")
         if profile_to:  # for working on the daemon itself: where does a warm run spend its time?
             import cProfile
@@ -352,8 +370,6 @@ def run_child(socket_path: str, run: dict) -> None:
             profiler.dump_stats(profile_to)
         else:
             code = int(pytest.main(args, plugins=[Reporter(events)]))
-        sys.stdout.flush()
-        sys.stderr.flush()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
@@ -362,12 +378,136 @@ def run_child(socket_path: str, run: dict) -> None:
         traceback.print_exc()
         code = 3
     finally:
+        leave(code)
+
+
+# ---------------------------------------------------------------- primed runs
+#
+# People re-run the same test over and over. After a run, the daemon asks level 2 to
+# "prime" the same request: a fork that does everything pytest.main does before it looks
+# at a test (parse the arguments and ini files, load plugins and the initial conftest
+# files), then waits. The next identical request only has to collect and run. A prime is
+# used only if every file it imported and every folder pytest searched for conftest.py is
+# unchanged; otherwise it is thrown away and the run forks afresh, so results are those
+# of a cold run either way.
+
+
+def primable(args: list[str]) -> bool:
+    try:
+        from _pytest.config import _prepareconfig  # noqa: F401
+    except ImportError:
+        return False
+    # pytest answers a lone --version without parsing anything.
+    return args.count("--version") + args.count("-V") != 1
+
+
+def prepare_config(args: list[str], plugins: list):
+    """The first half of pytest's main(): everything before pytest_cmdline_main."""
+    import pytest
+    from _pytest.config import _prepareconfig
+
+    os.environ["PYTEST_VERSION"] = pytest.__version__
+    return _prepareconfig(args, plugins)
+
+
+def finish_main(config) -> int:
+    """The second half of pytest's main(), with its handling of usage errors."""
+    from _pytest.config import ExitCode, UsageError
+
+    try:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
-        os._exit(code)
+            ret = config.hook.pytest_cmdline_main(config=config)
+            try:
+                return int(ExitCode(ret))
+            except ValueError:
+                return int(ret)
+        finally:
+            config._ensure_unconfigure()
+    except UsageError as exc:
+        try:
+            from _pytest.config import print_usage_error
+
+            print_usage_error(exc, file=sys.stderr)
+        except ImportError:  # before pytest 9
+            from _pytest._io import TerminalWriter
+
+            tw = TerminalWriter(sys.stderr)
+            for msg in exc.args:
+                tw.line(f"ERROR: {msg}\n", red=True)
+        return int(ExitCode.USAGE_ERROR)
+
+
+def inputs_of(config) -> list:
+    """What a parsed config depends on: project files it imported and folders searched for conftest.py."""
+    seen = []
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if path and path.startswith(ROOT + os.sep) and path.endswith(".py"):
+            seen.append(path)
+    folders = getattr(config.pluginmanager, "_dirpath2confmods", None)
+    if folders is None:
+        return []  # a pytest that keeps no record: never trust a prime
+    seen.extend(str(folder) for folder in folders)
+    stamps = []
+    for path in seen:
+        try:
+            st = os.stat(path)
+            stamps.append((path, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((path, None, None))
+    return stamps
+
+
+def unchanged(stamps: list) -> bool:
+    if not stamps:
+        return False
+    for path, mtime, size in stamps:
+        try:
+            st = os.stat(path)
+        except OSError:
+            if mtime is not None:
+                return False
+            continue
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            return False
+    return True
+
+
+def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> None:
+    """Prepares a run ahead of its request and waits for "go"; never returns."""
+    try:
+        events, args = enter_run(socket_path, {"prime": prime["id"]}, prime)
+        if not primable(args):
+            raise RuntimeError("not primable")
+        config = prepare_config(args, [Reporter(events)])
+        stamps = inputs_of(config)
+        gc.collect()
+        gc.freeze()
+        send(events, {"t": "primed"})
+    except BaseException:
+        leave(0)  # the daemon drops what this fork wrote; the run forks afresh
+    try:
+        go = os.read(go_fd, 1)
+    except KeyboardInterrupt:
+        go = b""
+    if not go:  # the parent is gone or dropped this prime
+        leave(0)
+    fresh = unchanged(stamps)
+    os.write(answer_fd, b"1" if fresh else b"0")
+    if not fresh:
+        leave(0)
+    code = 3
+    try:
+        code = finish_main(config)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        code = 2
+    except BaseException:
+        traceback.print_exc()
+        code = 3
+    finally:
+        leave(code)
 
 
 # ---------------------------------------------------------------- the warm parent
@@ -398,6 +538,63 @@ class Server:
         self.registry = threading.Lock()  # a child may exit before its pid is recorded
         self.draining = False  # replaced by a newer warm process: exit after the last run
         self.level2: int | None = None
+        self.primes: dict[str, tuple[int, int, int]] = {}  # prime id -> (pid, go fd, answer fd)
+
+    def fork(self) -> int:
+        """fork(), with the child holding nothing of the parent's other children."""
+        pid = os.fork()
+        if pid == 0:
+            self.control.close()
+            for _, go_fd, answer_fd in self.primes.values():
+                os.close(go_fd)
+                os.close(answer_fd)
+            self.primes.clear()
+        return pid
+
+    def prime(self, message: dict) -> None:
+        go_r, go_w = os.pipe()
+        answer_r, answer_w = os.pipe()
+        with self.registry:
+            pid = self.fork()
+            if pid == 0:
+                os.close(go_w)
+                os.close(answer_r)
+                prime_child(self.socket_path, message, go_r, answer_w)
+        os.close(go_r)
+        os.close(answer_w)
+        self.primes[message["id"]] = (pid, go_w, answer_r)
+
+    def unprime(self, prime_id: str) -> None:
+        pid, go_fd, answer_fd = self.primes.pop(prime_id, (None, None, None))
+        if pid is None:
+            return
+        os.close(go_fd)  # the prime sees end of file and exits
+        os.close(answer_fd)
+
+    def go(self, prime_id: str | None) -> int | None:
+        """Starts a primed run; its pid, or None when the prime is gone or found stale."""
+        prime = self.primes.pop(prime_id, None) if prime_id else None
+        if prime is None:
+            return None
+        pid, go_fd, answer_fd = prime
+        answer = b""
+        try:
+            os.write(go_fd, b"g")
+            import select
+
+            if select.select([answer_fd], [], [], 2.0)[0]:
+                answer = os.read(answer_fd, 1)
+        except OSError:
+            pass
+        os.close(go_fd)
+        os.close(answer_fd)
+        if answer == b"1":
+            return pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return None
 
     def send(self, message: dict) -> None:
         send(self.control, message, self.lock)
@@ -449,12 +646,19 @@ class Server:
                 if kind == "run":
                     # fork() while the reaper thread waits is safe: the child only runs pytest.
                     with self.registry:
-                        pid = os.fork()
-                        if pid == 0:
-                            self.control.close()
-                            run_child(self.socket_path, message)
+                        pid = self.go(message.get("prime"))
+                        primed = pid is not None
+                        if pid is None:
+                            pid = self.fork()
+                            if pid == 0:
+                                run_child(self.socket_path, message)
                         self.children[pid] = message["id"]
-                    self.send({"t": "started", "id": message["id"], "pid": pid})
+                    self.send({"t": "started", "id": message["id"], "pid": pid, "primed": primed})
+                elif kind == "prime":
+                    self.prime(message)
+                elif kind == "unprime":
+                    for prime_id in [message["id"]] if message.get("id") else list(self.primes):
+                        self.unprime(prime_id)
                 elif kind == "cancel":
                     for pid, run_id in list(self.children.items()):
                         if run_id == message["id"]:
@@ -463,6 +667,8 @@ class Server:
                             except ProcessLookupError:
                                 pass
                 elif kind == "drain":
+                    for prime_id in list(self.primes):
+                        self.unprime(prime_id)
                     with self.registry:
                         self.draining = True
                         if not self.children:
@@ -491,11 +697,10 @@ def serve(socket_path: str, pytest_args: list[str], attached: bool = False) -> N
         # Level 2 is a fork of this process that adds the project's own modules. The daemon
         # asks for a new one whenever a file it imported changes, and retires the old one.
         with server.registry:
-            pid = os.fork()
+            pid = server.fork()
             if pid == 0:
                 try:
                     began = time.time()
-                    server.control.close()
                     level2 = Server(socket_path, {"hello": "worker", "level": 2, "pid": os.getpid(), "stamp": message.get("stamp")})
                     files = warm_level2(project)
                     level2.send({"t": "ready", "level": 2, "pid": os.getpid(), "files": files, "stamp": message.get("stamp"),

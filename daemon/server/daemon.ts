@@ -41,6 +41,7 @@ export class Daemon {
   private active = 0;
   private queue: Array<() => void> = [];
   private totalRuns = 0;
+  private primedRuns = 0;
   private started = Date.now();
   private pendingChanges = new Set<string>();
   /** Built on the first change a client hears of; then only changed files are re-read. */
@@ -288,7 +289,9 @@ export class Daemon {
       this.totalRuns++;
       try {
         // [tool.heavy.tests] args come first, as if they were in pytest's own addopts.
-      return await worker.run({ ...params, args: [...(this.project?.config.tests?.args ?? []), ...params.args] }, sink);
+        const result = await worker.run({ ...params, args: [...(this.project?.config.tests?.args ?? []), ...params.args] }, sink);
+        if (result.primed) this.primedRuns++;
+        return result;
       } finally {
         this.cancelled.delete(params.runId);
       }
@@ -341,7 +344,7 @@ export class Daemon {
       workerPid: w?.info.pid,
       lastRebuild: w?.lastRebuild,
       memory: { nodeRssBytes: process.memoryUsage.rss(), workerRssBytes: w?.workerRss() },
-      runs: { active: this.active, queued: this.queue.length, total: this.totalRuns },
+      runs: { active: this.active, queued: this.queue.length, total: this.totalRuns, primed: this.primedRuns },
     };
   }
 

@@ -15,6 +15,34 @@ interface Level2 {
   fileSet: Set<string>;
 }
 
+/**
+ * A fork of level 2 that parsed pytest's configuration for a request ahead of it (the
+ * worker script explains when it may be used). Its output and events wait here until a
+ * run claims it and level 2 confirms the prime was still fresh.
+ */
+interface Prime {
+  id: string;
+  key: string;
+  owner: net.Socket;
+  ready: boolean;
+  run?: ActiveRun;
+  confirmed: boolean;
+  output: string[];
+  events: any[];
+  open: Set<net.Socket>;
+  /** Resolves once it is ready, or gone. */
+  settled: Promise<void>;
+  settle(): void;
+}
+
+/** What a run asks of the warm process: also what makes two requests the same. */
+interface RunBody {
+  args: string[];
+  color: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
 /** Where a run's output and results go while it runs. */
 export interface RunSink {
   output(data: string): void;
@@ -38,6 +66,8 @@ interface ActiveRun {
   generation: number;
   /** The control connection of the process that forked it (level 1 or level 2). */
   via?: net.Socket;
+  body: RunBody;
+  prime?: Prime;
   done: (r: RunResult & { items?: TestItem[] }) => void;
   timer?: NodeJS.Timeout;
 }
@@ -86,6 +116,11 @@ export class Worker {
   /** How long the last level 2 took to import the project, in ms. */
   private level2WarmMs?: number;
   private lastChange = new Map<string, number>();
+  private primes = new Map<string, Prime>();
+  private primeSeq = 0;
+  /** The last requests run, newest last: what to prime when a new level 2 is ready. */
+  private recent: RunBody[] = [];
+  static readonly MAX_PRIMES = 2;
 
   constructor(private options: WorkerOptions) {}
 
@@ -164,7 +199,7 @@ export class Worker {
       const nl = buffer.indexOf('\n');
       if (nl < 0) return;
       sock.off('data', onData);
-      let hello: { hello: string; id?: string; pid?: number };
+      let hello: { hello: string; id?: string; pid?: number; prime?: string };
       try {
         hello = JSON.parse(buffer.slice(0, nl));
       } catch {
@@ -175,6 +210,7 @@ export class Worker {
       if (hello.hello === 'worker' && (hello as { level?: number }).level === 2) this.attachLevel2(sock, rest, (hello as { stamp?: number }).stamp ?? -1);
       else if (hello.hello === 'worker' && (hello as { attached?: boolean }).attached) this.attachDebugged(sock, rest);
       else if (hello.hello === 'worker') this.attachControl(sock, rest);
+      else if ((hello.hello === 'out' || hello.hello === 'events') && hello.prime) this.attachPrimeStream(sock, hello.hello, hello.prime, rest);
       else if (hello.hello === 'out') this.attachOutput(sock, String(hello.id), rest);
       else if (hello.hello === 'events') this.attachEvents(sock, String(hello.id), rest);
       else sock.destroy();
@@ -239,6 +275,7 @@ export class Worker {
           level2.ready = true;
           this.level2WarmMs = (m.warm_seconds ?? 0) * 1000;
           this.level2Settled();
+          for (const body of this.recent) this.prime(body);
         }
       } else {
         this.onControl(m);
@@ -265,6 +302,10 @@ export class Worker {
 
   /** Forgets a run whose process is gone or going: kills what is left of it. */
   private abandon(run: ActiveRun): void {
+    if (run.prime && !run.prime.confirmed) {
+      for (const s of run.prime.open) s.destroy();
+      this.primes.delete(run.prime.id);
+    }
     if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.runs.delete(run.params.runId);
     clearInterval(run.timer);
@@ -289,6 +330,8 @@ export class Worker {
       this.lastChange.set(file, ++this.changeSeq);
       if (this.level2?.fileSet.has(file)) stale = true;
     }
+    // A prime checks its own inputs before it runs; dropping it now also spares that check.
+    this.unprimeAll();
     if (stale) this.dropLevel2('project files changed');
     if (!this.level2) this.scheduleLevel2();
   }
@@ -313,6 +356,7 @@ export class Worker {
   private dropLevel2(_why: string): void {
     const level2 = this.level2;
     if (!level2) return;
+    this.unprimeAll();
     this.level2 = undefined;
     level2.ready = false;
     level2.sock.write(JSON.stringify({ t: 'drain' }) + '\n');
@@ -366,6 +410,7 @@ export class Worker {
       case 'started': {
         const run = this.runs.get(message.id);
         if (run) run.pid = message.pid;
+        if (run?.prime) this.confirmPrime(run, run.prime, !!message.primed);
         break;
       }
       case 'exited': {
@@ -437,7 +482,107 @@ export class Worker {
       run.sink.output(`\nheavy: ${nodeid ?? 'the run'}: ${reason}\n`);
       exitCode = run.exited.code === 0 || run.exited.code === undefined || run.timedOut ? 1 : exitCode;
     }
-    run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, items: run.items });
+    run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items });
+    if (!this.debugged) this.remember(run.body);
+  }
+
+  // ------------------------------------------------------------ primes
+
+  private remember(body: RunBody): void {
+    const key = JSON.stringify(body);
+    this.recent = [...this.recent.filter((b) => JSON.stringify(b) !== key), body].slice(-Worker.MAX_PRIMES);
+    this.prime(body);
+  }
+
+  /** Asks level 2 to prepare `body` ahead, unless it already has; keeps the newest few. */
+  private prime(body: RunBody): void {
+    const level2 = this.level2;
+    if (!level2?.ready || this.debugged || level2.sock.destroyed) return;
+    const key = JSON.stringify(body);
+    const spare = [...this.primes.values()].filter((p) => !p.run && p.owner === level2.sock);
+    if (spare.some((p) => p.key === key)) return;
+    for (const old of spare.slice(0, Math.max(0, spare.length - Worker.MAX_PRIMES + 1))) this.dropPrime(old);
+    const id = `p${++this.primeSeq}`;
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => { settle = resolve; });
+    this.primes.set(id, { id, key, owner: level2.sock, ready: false, confirmed: false, output: [], events: [], open: new Set(), settled, settle });
+    level2.sock.write(JSON.stringify({ t: 'prime', id, ...body }) + '\n');
+  }
+
+  /**
+   * A request arriving while its prime is still parsing waits for it (bounded): a fresh
+   * fork would do the same work again, competing for the CPU.
+   */
+  private async primeSettled(body: RunBody): Promise<void> {
+    const owner = this.level2?.ready && !this.debugged ? this.level2.sock : undefined;
+    const key = JSON.stringify(body);
+    const prime = owner && [...this.primes.values()].find((p) => p.key === key && p.owner === owner && !p.run);
+    if (!prime || prime.ready) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([prime.settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
+    clearTimeout(timer);
+  }
+
+  private claimPrime(body: RunBody, owner: net.Socket, run: ActiveRun): Prime | undefined {
+    const key = JSON.stringify(body);
+    const prime = [...this.primes.values()].find((p) => p.key === key && p.owner === owner && p.ready && !p.run);
+    if (prime) prime.run = run;
+    return prime;
+  }
+
+  /** Level 2 started the claimed prime, or found it stale and forked afresh. */
+  private confirmPrime(run: ActiveRun, prime: Prime, primed: boolean): void {
+    this.primes.delete(prime.id);
+    if (!primed) {
+      run.prime = undefined;
+      for (const s of prime.open) s.destroy();
+      return;
+    }
+    prime.confirmed = true;
+    for (const s of prime.open) run.streams.add(s);
+    for (const data of prime.output.splice(0)) run.sink.output(data);
+    for (const event of prime.events.splice(0)) this.onEvent(run, event);
+  }
+
+  private attachPrimeStream(sock: net.Socket, kind: 'out' | 'events', id: string, rest: string): void {
+    const prime = this.primes.get(id);
+    if (!prime) return void sock.destroy();
+    prime.open.add(sock);
+    if (kind === 'out') {
+      sock.setEncoding('utf8');
+      const onData = (data: string) => (prime.confirmed ? prime.run!.sink.output(data) : prime.output.push(data));
+      if (rest) onData(rest);
+      sock.on('data', onData);
+    } else {
+      readLines(sock, rest, (event) => {
+        if (event.t === 'primed') {
+          prime.ready = true;
+          prime.settle();
+        }
+        else if (prime.confirmed) this.onEvent(prime.run!, event);
+        else prime.events.push(event);
+      });
+    }
+    sock.on('close', () => {
+      prime.open.delete(sock);
+      if (prime.confirmed) {
+        prime.run!.streams.delete(sock);
+        this.maybeFinish(prime.run!);
+      } else if (!prime.run) {
+        this.dropPrime(prime); // it gave up (its request cannot be prepared ahead) or was dropped
+      }
+    });
+  }
+
+  private dropPrime(prime: Prime): void {
+    prime.settle();
+    if (!this.primes.delete(prime.id)) return;
+    for (const s of prime.open) s.destroy();
+    if (!prime.owner.destroyed) prime.owner.write(JSON.stringify({ t: 'unprime', id: prime.id }) + '\n');
+  }
+
+  private unprimeAll(): void {
+    for (const prime of [...this.primes.values()]) if (!prime.run) this.dropPrime(prime);
   }
 
   /** Runs pytest once in a fresh fork of the warm parent. */
@@ -445,8 +590,11 @@ export class Worker {
     await this.ready;
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
     await this.awaitLevel2();
+    const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
+    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env };
+    await this.primeSettled(body);
     return new Promise((resolve) => {
-      const run: ActiveRun = { params, sink, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
+      const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
       this.runs.set(params.runId, run);
       const timeout = params.timeout ?? this.options.timeoutSeconds;
       if (timeout) {
@@ -457,9 +605,10 @@ export class Worker {
           }
         }, 100);
       }
-      const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
-      run.via = this.freshLevel2()?.sock ?? this.control;
-      run.via!.write(JSON.stringify({ t: 'run', id: params.runId, args: params.args, color: !!params.color, cwd: params.cwd, env }) + '\n');
+      const level2 = this.freshLevel2();
+      run.via = level2?.sock ?? this.control;
+      run.prime = level2 && !this.debugged ? this.claimPrime(body, level2.sock, run) : undefined;
+      run.via!.write(JSON.stringify({ t: 'run', id: params.runId, ...body, prime: run.prime?.id }) + '\n');
     });
   }
 

@@ -140,6 +140,73 @@ describe('heavy test: the warm daemon', function () {
     assert.match(fresh.stdout, /1 passed/);
   });
 
+  it('runs a repeated request primed, with the same output and results, and never from a stale prime', async () => {
+    const root = project({
+      'tests/test_outcomes.py': OUTCOMES,
+      'tests/sub/__init__.py': '',
+      'tests/sub/test_deep.py': 'def test_marker(run_marker):\n    assert "pid" in run_marker\n',
+    });
+    const daemon = (await connectDaemon(root, { start: true }))!;
+    try {
+      const run = async (args: string[]) => {
+        let output = '';
+        const runId = `r${Math.random()}`;
+        const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
+        const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
+        sub.dispose();
+        // Durations are the only thing two runs may differ in.
+        return { ...result, output: output.replace(/\d+\.\d+s/g, 'T') };
+      };
+      const outcomes = (r: { results: TestResult[] }) => r.results.map((x) => `${x.nodeid} ${x.outcome}`);
+      await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
+      const first = await run(['-rA', 'tests/test_outcomes.py']);
+      const second = await run(['-rA', 'tests/test_outcomes.py']);
+      assert.equal(first.primed, false);
+      assert.equal(second.primed, true, 'the repeated request was prepared ahead');
+      assert.equal(second.exitCode, first.exitCode);
+      assert.deepEqual(outcomes(second), outcomes(first));
+      assert.equal(second.output, first.output);
+      assert.deepEqual(second.results.find((r) => r.nodeid.endsWith('test_compare_fails'))!.compare, { op: '==', actual: '2', expected: '3' });
+
+      // A conftest.py appearing next to the test: the prepared configuration never saw it.
+      assert.equal((await run(['-q', 'tests/sub/test_deep.py'])).exitCode, 0);
+      assert.equal((await run(['-q', 'tests/sub/test_deep.py'])).primed, true);
+      writeFiles(root, { 'tests/sub/conftest.py': 'import pytest\n\n\n@pytest.fixture\ndef run_marker():\n    return {}\n' });
+      const shadowed = await run(['-q', 'tests/sub/test_deep.py']);
+      assert.equal(shadowed.exitCode, 1, shadowed.output);
+      assert.equal(shadowed.primed, false);
+      const status = await daemon.connection.sendRequest(Methods.status);
+      assert.ok(status.runs.primed >= 2, JSON.stringify(status.runs));
+    } finally {
+      daemon.close();
+    }
+  });
+
+  it('checks a prime against the files and folders its configuration came from', () => {
+    const root = project({ 'tests/sub/__init__.py': '', 'tests/sub/test_deep.py': 'def test_x():\n    pass\n' });
+    // The check that runs when a prime is about to be used, without the watcher that usually drops it first.
+    const script = `
+import os, sys
+sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../daemon/python'))})
+import heavy_worker as hw
+hw.ROOT = os.getcwd()
+sys.path.insert(0, hw.ROOT)
+config = hw.prepare_config(["-q", "-p", "no:cacheprovider", "tests/sub/test_deep.py"], [])
+stamps = hw.inputs_of(config)
+print("fresh", hw.unchanged(stamps))
+open("tests/sub/conftest.py", "w").write("")
+print("after a new conftest", hw.unchanged(stamps))
+os.remove("tests/sub/conftest.py")
+stamps = hw.inputs_of(config)
+with open("app/settings.py", "a") as f:
+    f.write("# edited\\n")
+print("after editing a module the conftest imports", hw.unchanged(stamps))
+`;
+    const r = spawnSync(python(root), ['-c', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['fresh True', 'after a new conftest False', 'after editing a module the conftest imports False']);
+  });
+
   it('reports a segfault, os._exit and a hang past the timeout as errors of that test, and stays up', () => {
     const root = project({
       'tests/test_crash.py': 'import ctypes, os, time\n\n\ndef test_segfault():\n    ctypes.string_at(0)\n\n\ndef test_exit():\n    os._exit(3)\n\n\ndef test_hang():\n    time.sleep(600)\n\n\ndef test_fine():\n    assert True\n',

@@ -65,9 +65,9 @@ export function stopDaemon(root: string): void {
   heavySync(['daemon', 'stop', '--root', root], root);
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs = 20000, what = 'condition'): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 20000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
