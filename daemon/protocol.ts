@@ -76,6 +76,8 @@ export interface DaemonStatus {
   warmError?: string;
   /** Level 2: the project's own modules imported too ('warming' after a change, until re-imported). */
   projectWarm: 'ready' | 'warming' | 'none';
+  /** Requests prepared ahead (primed) and waiting to be asked again. */
+  primes: number;
   /** A worker started under the debugger (the Test Daemon profile) is attached and serves runs. */
   debugged: boolean;
   workerPid?: number;

@@ -104,9 +104,23 @@ try {
     d1.push(Number(process.hrtime.bigint() - t) / 1e6);
     own.push(r.results.reduce((sum, x) => sum + x.duration * 1000, 0));
   }
-  report('single test: CLI (heavy test)', median(c1), median(w1), '>= 10x');
-  report('single test: editor/daemon request', median(c1), median(d1), '>= 10x');
+  report('single test again: CLI (heavy test)', median(c1), median(w1), '>= 10x');
+  report('single test again: editor/daemon request', median(c1), median(d1), '>= 10x');
   rows.push({ name: "  the test's own duration", cold: '', warm: `${median(own).toFixed(1)} ms`, ratio: '', target: 'within 50 ms' });
+
+  // 1b. a different test each time: never the request just run, so never primed.
+  const others = (await c.sendRequest('heavy/discover', {})).items.map((i) => i.nodeid).filter((id) => id.startsWith('tests/test_logic.py::')).slice(0, 3);
+  if (others.length < 3) throw new Error('the example needs three tests in tests/test_logic.py');
+  const w1b = [], d1b = [];
+  for (let i = 0; i < RUNS; i++) {
+    w1b.push(heavy(['test', '-q', others[(2 * i) % 3]]).elapsed);
+    const t = process.hrtime.bigint();
+    const r = await c.sendRequest('heavy/runTests', { runId: `bench-other-${i}`, args: ['-q', others[(2 * i + 1) % 3]], cwd: root });
+    if (r.primed) throw new Error('a request different from the last ones ran primed');
+    d1b.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  report('a different test each time: CLI', median(c1), median(w1b), '');
+  report('a different test each time: editor/daemon request', median(c1), median(d1b), '');
 
   // 2. right after editing a module the test imports.
   const logic = path.join(root, 'app', 'logic.py');
@@ -154,6 +168,7 @@ try {
 
   console.log(`\nHeavy Dev benchmark: example project, median of ${RUNS} alternating runs (${os.cpus().length} cores)\n`);
   console.table(rows);
+  console.log(`runs that used a prime: ${status.runs.primed} of ${status.runs.total}`);
   console.log(`daemon Node RSS:        ${(status.memory.nodeRssBytes / 1048576).toFixed(0)} MB (target < 100 MB)`);
   console.log(`warm Python parent RSS: ${(status.memory.workerRssBytes / 1048576).toFixed(0)} MB`);
   console.log(`idle CPU over ${IDLE_SECONDS}s:      ${(after - before).toFixed(2)} CPU-seconds across ${pids.length} processes (${((after - before) / IDLE_SECONDS * 100).toFixed(2)}%)`);

@@ -83,7 +83,7 @@ export function formatStatus(s: DaemonStatus): string {
     `test daemon for ${s.root}`,
     `  pid ${s.pid}, up ${formatSeconds(s.uptimeSeconds)}, heavy ${s.version}`,
     `  python ${s.python ?? '?'}${s.pythonVersion ? ` (${s.pythonVersion}, pytest ${s.pytestVersion})` : ''}`,
-    `  warm state: ${s.warm}${s.warmError ? `: ${s.warmError}` : ''}; project modules: ${s.projectWarm}`,
+    `  warm state: ${s.warm}${s.warmError ? `: ${s.warmError}` : ''}; project modules: ${s.projectWarm}; requests primed: ${s.primes}`,
     s.lastRebuild ? `  last rebuild ${s.lastRebuild.at} took ${s.lastRebuild.seconds.toFixed(2)}s (${s.lastRebuild.reason})` : '',
     `  memory: daemon ${mb(s.memory.nodeRssBytes)}, warm python ${mb(s.memory.workerRssBytes)}`,
     `  runs: ${s.runs.active} running, ${s.runs.queued} queued, ${s.runs.total} so far (${s.runs.primed} primed)`,

@@ -339,6 +339,7 @@ export class Daemon {
       pytestVersion: w?.info.pytest,
       warm: w?.state ?? 'starting',
       projectWarm: w?.level2State ?? 'none',
+      primes: w?.readyPrimes ?? 0,
       debugged: w?.debugged ?? false,
       warmError: w?.error,
       workerPid: w?.info.pid,

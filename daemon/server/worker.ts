@@ -117,10 +117,14 @@ export class Worker {
   private level2WarmMs?: number;
   private lastChange = new Map<string, number>();
   private primes = new Map<string, Prime>();
+  /** Requests whose prime gave up (pytest could not parse them ahead), until the next change. */
+  private unprimable = new Set<string>();
   private primeSeq = 0;
   /** The last requests run, newest last: what to prime when a new level 2 is ready. */
   private recent: RunBody[] = [];
   static readonly MAX_PRIMES = 2;
+  static readonly PRIME_DELAY_MS = 250;
+  private primeTimer?: NodeJS.Timeout;
 
   constructor(private options: WorkerOptions) {}
 
@@ -275,7 +279,8 @@ export class Worker {
           level2.ready = true;
           this.level2WarmMs = (m.warm_seconds ?? 0) * 1000;
           this.level2Settled();
-          for (const body of this.recent) this.prime(body);
+          this.unprimable.clear();
+          this.schedulePrime();
         }
       } else {
         this.onControl(m);
@@ -332,6 +337,7 @@ export class Worker {
     }
     // A prime checks its own inputs before it runs; dropping it now also spares that check.
     this.unprimeAll();
+    this.unprimable.clear();
     if (stale) this.dropLevel2('project files changed');
     if (!this.level2) this.scheduleLevel2();
   }
@@ -363,7 +369,7 @@ export class Worker {
   }
 
   /** Asks level 1 for a fresh level 2 once changes settle. */
-  private scheduleLevel2(delayMs = 100): void {
+  private scheduleLevel2(delayMs = 25): void {
     clearTimeout(this.level2Timer);
     this.level2Building = true;
     this.level2Timer = setTimeout(() => {
@@ -390,6 +396,10 @@ export class Worker {
       }
     }
     return level2;
+  }
+
+  get readyPrimes(): number {
+    return [...this.primes.values()].filter((p) => p.ready && !p.run).length;
   }
 
   get level2State(): 'ready' | 'warming' | 'none' {
@@ -491,17 +501,35 @@ export class Worker {
   private remember(body: RunBody): void {
     const key = JSON.stringify(body);
     this.recent = [...this.recent.filter((b) => JSON.stringify(b) !== key), body].slice(-Worker.MAX_PRIMES);
-    this.prime(body);
+    this.schedulePrime();
   }
 
-  /** Asks level 2 to prepare `body` ahead, unless it already has; keeps the newest few. */
-  private prime(body: RunBody): void {
+  /**
+   * Primes are speculative work: they start only once no run has been going for a moment,
+   * so a quick series of different requests never waits on them.
+   */
+  private schedulePrime(): void {
+    clearTimeout(this.primeTimer);
+    this.primeTimer = setTimeout(() => this.primeNext(), Worker.PRIME_DELAY_MS);
+  }
+
+  /**
+   * Keeps the recent requests primed on the current level 2, newest first and one at a
+   * time, so primes never compete with each other for the CPU.
+   */
+  private primeNext(): void {
     const level2 = this.level2;
-    if (!level2?.ready || this.debugged || level2.sock.destroyed) return;
+    if (!level2?.ready || this.debugged || level2.sock.destroyed || this.runs.size > 0) return;
+    const keys = this.recent.map((b) => JSON.stringify(b));
+    const mine = [...this.primes.values()].filter((p) => !p.run && p.owner === level2.sock);
+    for (const old of mine.filter((p) => !keys.includes(p.key))) this.dropPrime(old);
+    if (mine.some((p) => !p.ready && this.primes.has(p.id))) return;
+    const body = [...this.recent].reverse().find((b) => {
+      const key = JSON.stringify(b);
+      return !this.unprimable.has(key) && !mine.some((p) => p.key === key && this.primes.has(p.id));
+    });
+    if (!body) return;
     const key = JSON.stringify(body);
-    const spare = [...this.primes.values()].filter((p) => !p.run && p.owner === level2.sock);
-    if (spare.some((p) => p.key === key)) return;
-    for (const old of spare.slice(0, Math.max(0, spare.length - Worker.MAX_PRIMES + 1))) this.dropPrime(old);
     const id = `p${++this.primeSeq}`;
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => { settle = resolve; });
@@ -558,6 +586,7 @@ export class Worker {
         if (event.t === 'primed') {
           prime.ready = true;
           prime.settle();
+          this.schedulePrime();
         }
         else if (prime.confirmed) this.onEvent(prime.run!, event);
         else prime.events.push(event);
@@ -568,8 +597,11 @@ export class Worker {
       if (prime.confirmed) {
         prime.run!.streams.delete(sock);
         this.maybeFinish(prime.run!);
-      } else if (!prime.run) {
-        this.dropPrime(prime); // it gave up (its request cannot be prepared ahead) or was dropped
+      } else if (!prime.run && this.primes.has(prime.id)) {
+        // It gave up: its request cannot be prepared ahead, until something changes.
+        this.unprimable.add(prime.key);
+        this.dropPrime(prime);
+        this.schedulePrime();
       }
     });
   }
@@ -694,6 +726,7 @@ export class Worker {
   async close(): Promise<void> {
     this.generation++;
     this.stopping = true;
+    clearTimeout(this.primeTimer);
     for (const run of this.runs.values()) if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.kill();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

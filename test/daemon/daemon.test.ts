@@ -159,7 +159,9 @@ describe('heavy test: the warm daemon', function () {
       };
       const outcomes = (r: { results: TestResult[] }) => r.results.map((x) => `${x.nodeid} ${x.outcome}`);
       await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
+      const primed = (n: number) => waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).primes >= n, 10000, `${n} primes`);
       const first = await run(['-rA', 'tests/test_outcomes.py']);
+      await primed(1);
       const second = await run(['-rA', 'tests/test_outcomes.py']);
       assert.equal(first.primed, false);
       assert.equal(second.primed, true, 'the repeated request was prepared ahead');
@@ -170,7 +172,9 @@ describe('heavy test: the warm daemon', function () {
 
       // A conftest.py appearing next to the test: the prepared configuration never saw it.
       assert.equal((await run(['-q', 'tests/sub/test_deep.py'])).exitCode, 0);
+      await primed(2);
       assert.equal((await run(['-q', 'tests/sub/test_deep.py'])).primed, true);
+      await primed(2);
       writeFiles(root, { 'tests/sub/conftest.py': 'import pytest\n\n\n@pytest.fixture\ndef run_marker():\n    return {}\n' });
       const shadowed = await run(['-q', 'tests/sub/test_deep.py']);
       assert.equal(shadowed.exitCode, 1, shadowed.output);
