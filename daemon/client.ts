@@ -32,6 +32,7 @@ export function heavyScript(): string {
 /** Starts a detached daemon for `root` and waits until it answers. */
 export async function startDaemon(root: string, timeoutMs = 20000): Promise<void> {
   const paths = daemonPaths(root);
+  rotateLog(paths.log);
   const logFd = fs.openSync(paths.log, 'a', 0o600);
   // Loaded here: most CLI calls find the daemon running and never spawn.
   const { spawn } = await import('node:child_process');
@@ -58,6 +59,13 @@ export async function startDaemon(root: string, timeoutMs = 20000): Promise<void
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the test daemon did not start within ${timeoutMs / 1000}s; its log is ${paths.log}`);
+}
+
+/** Keeps one previous log: a daemon restarted daily for months must not fill the disk. */
+function rotateLog(log: string, maxBytes = 1 << 20): void {
+  try {
+    if (fs.statSync(log).size > maxBytes) fs.renameSync(log, `${log}.1`);
+  } catch { /* no log yet */ }
 }
 
 function tail(file: string): string {

@@ -442,7 +442,8 @@ def inputs_of(config) -> list:
     seen = []
     for mod in list(sys.modules.values()):
         path = getattr(mod, "__file__", None)
-        if path and path.startswith(ROOT + os.sep) and path.endswith(".py"):
+        # Installed packages (even a .venv inside the project) are the daemon's to watch.
+        if path and path.endswith(".py") and mod is not None and not is_third_party(mod):
             seen.append(path)
     folders = getattr(config.pluginmanager, "_dirpath2confmods", None)
     if folders is None:

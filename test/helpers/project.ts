@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { daemonPaths } from '../../daemon/server/paths';
 
 export const HEAVY = path.resolve(__dirname, '../../dist/heavy.js');
 export const EXAMPLE = path.resolve(__dirname, '../fixtures/example');
@@ -63,6 +64,7 @@ export const python = (root: string) => path.join(root, '.venv', 'bin', 'python'
 
 export function stopDaemon(root: string): void {
   heavySync(['daemon', 'stop', '--root', root], root);
+  fs.rmSync(daemonPaths(root).log, { force: true });
 }
 
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 20000, what = 'condition'): Promise<void> {
