@@ -61,6 +61,15 @@ function cpuSeconds(pid) {
   }
 }
 
+/** Memory a process does not share with its parent (kB of private dirty pages). */
+function privateKb(pid) {
+  try {
+    return Number(/Private_Dirty:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 function descendants(pid) {
   const out = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -158,6 +167,10 @@ try {
   // 4. memory, after the runs above.
   await waitWarm();
   const status = await c.sendRequest('heavy/status');
+  await new Promise((r) => setTimeout(r, 1500)); // let the primes for the last requests settle
+  const pythons = descendants(status.pid);
+  const pythonPrivateMb = pythons.reduce((sum, p) => sum + privateKb(p), 0) / 1024;
+  const primes = (await c.sendRequest('heavy/status')).primes;
   close();
 
   // 5. idle CPU.
@@ -171,6 +184,7 @@ try {
   console.log(`runs that used a prime: ${status.runs.primed} of ${status.runs.total}`);
   console.log(`daemon Node RSS:        ${(status.memory.nodeRssBytes / 1048576).toFixed(0)} MB (target < 100 MB)`);
   console.log(`warm Python parent RSS: ${(status.memory.workerRssBytes / 1048576).toFixed(0)} MB`);
+  console.log(`warm Python processes:  ${pythons.length} (levels 1 and 2, ${primes} primes), ${pythonPrivateMb.toFixed(0)} MB private memory in all`);
   console.log(`idle CPU over ${IDLE_SECONDS}s:      ${(after - before).toFixed(2)} CPU-seconds across ${pids.length} processes (${((after - before) / IDLE_SECONDS * 100).toFixed(2)}%)`);
 } finally {
   spawnSync(process.execPath, [HEAVY, 'daemon', 'stop', '--root', root]);
