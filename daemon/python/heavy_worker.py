@@ -449,6 +449,11 @@ def inputs_of(config) -> list:
     if folders is None:
         return []  # a pytest that keeps no record: never trust a prime
     seen.extend(str(folder) for folder in folders)
+    # The ini files pytest chose from (a new or edited one changes how the run is set up).
+    for folder in {ROOT, str(getattr(config, "rootpath", ROOT))}:
+        seen.extend(os.path.join(folder, name) for name in ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"))
+    if getattr(config, "inipath", None):
+        seen.append(str(config.inipath))
     stamps = []
     for path in seen:
         try:

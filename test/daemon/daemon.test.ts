@@ -205,10 +205,13 @@ stamps = hw.inputs_of(config)
 with open("app/settings.py", "a") as f:
     f.write("# edited\\n")
 print("after editing a module the conftest imports", hw.unchanged(stamps))
+stamps = hw.inputs_of(config)
+open("pytest.ini", "w").write("[pytest]\\n")
+print("after a new pytest.ini", hw.unchanged(stamps))
 `;
     const r = spawnSync(python(root), ['-c', script], { cwd: root, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['fresh True', 'after a new conftest False', 'after editing a module the conftest imports False']);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['fresh True', 'after a new conftest False', 'after editing a module the conftest imports False', 'after a new pytest.ini False']);
   });
 
   it('reports a segfault, os._exit and a hang past the timeout as errors of that test, and stays up', () => {
