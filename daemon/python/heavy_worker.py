@@ -338,10 +338,25 @@ def enter_run(socket_path: str, hello: dict, run: dict) -> tuple[socket.socket, 
     if run.get("color"):
         os.environ.setdefault("FORCE_COLOR", "1")
     os.chdir(run.get("cwd") or ROOT)
+    # Usage messages and --help name the program from argv[0] (before pytest 9): say "pytest".
+    sys.argv = ["pytest"]
     args = list(run.get("args") or [])
     if run.get("color") and not any(a.startswith("--color") for a in args):
         args.insert(0, "--color=yes")
     return events, args
+
+
+def pytest_main(args: list[str], plugins: list) -> int:
+    """pytest.main(), naming itself "pytest" in usage messages, as on the command line."""
+    import inspect
+
+    import pytest
+    from _pytest import config as pytest_config
+
+    main = getattr(pytest_config, "_main", None)
+    if main is not None and "prog" in inspect.signature(main).parameters:
+        return int(main(args=args, plugins=plugins, prog="pytest"))
+    return int(pytest.main(args, plugins=plugins))
 
 
 def leave(code: int) -> None:
@@ -359,17 +374,15 @@ def run_child(socket_path: str, run: dict) -> None:
     try:
         events, args = enter_run(socket_path, {"id": run["id"]}, run)
         # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
-        import pytest
-
         profile_to = os.environ.get("HEAVY_PROFILE_RUN")
         if profile_to:  # for working on the daemon itself: where does a warm run spend its time?
             import cProfile
 
             profiler = cProfile.Profile()
-            code = int(profiler.runcall(pytest.main, args, plugins=[Reporter(events)]))
+            code = int(profiler.runcall(pytest_main, args, [Reporter(events)]))
             profiler.dump_stats(profile_to)
         else:
-            code = int(pytest.main(args, plugins=[Reporter(events)]))
+            code = pytest_main(args, [Reporter(events)])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
@@ -407,6 +420,10 @@ def prepare_config(args: list[str], plugins: list):
     from _pytest.config import _prepareconfig
 
     os.environ["PYTEST_VERSION"] = pytest.__version__
+    import inspect
+
+    if "prog" in inspect.signature(_prepareconfig).parameters:
+        return _prepareconfig(args, plugins, prog="pytest")
     return _prepareconfig(args, plugins)
 
 

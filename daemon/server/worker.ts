@@ -4,6 +4,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { helpersDir } from '../assets';
 import type { DaemonStatus, RunParams, RunResult, TestItem, TestResult } from '../protocol';
+import { readLines } from './lines';
+import { Primes, type Prime, type RunBody } from './primes';
 
 interface Level2 {
   sock: net.Socket;
@@ -13,34 +15,6 @@ interface Level2 {
   /** [file, mtime_ns as a string, size] of every project module it imported. */
   files: Array<[string, string, number]>;
   fileSet: Set<string>;
-}
-
-/**
- * A fork of level 2 that parsed pytest's configuration for a request ahead of it (the
- * worker script explains when it may be used). Its output and events wait here until a
- * run claims it and level 2 confirms the prime was still fresh.
- */
-interface Prime {
-  id: string;
-  key: string;
-  owner: net.Socket;
-  ready: boolean;
-  run?: ActiveRun;
-  confirmed: boolean;
-  output: string[];
-  events: any[];
-  open: Set<net.Socket>;
-  /** Resolves once it is ready, or gone. */
-  settled: Promise<void>;
-  settle(): void;
-}
-
-/** What a run asks of the warm process: also what makes two requests the same. */
-interface RunBody {
-  args: string[];
-  color: boolean;
-  cwd?: string;
-  env?: Record<string, string>;
 }
 
 /** Where a run's output and results go while it runs. */
@@ -67,7 +41,7 @@ interface ActiveRun {
   /** The control connection of the process that forked it (level 1 or level 2). */
   via?: net.Socket;
   body: RunBody;
-  prime?: Prime;
+  prime?: Prime<ActiveRun>;
   done: (r: RunResult & { items?: TestItem[] }) => void;
   timer?: NodeJS.Timeout;
 }
@@ -116,15 +90,12 @@ export class Worker {
   /** How long the last level 2 took to import the project, in ms. */
   private level2WarmMs?: number;
   private lastChange = new Map<string, number>();
-  private primes = new Map<string, Prime>();
-  /** Requests whose prime gave up (pytest could not parse them ahead), until the next change. */
-  private unprimable = new Set<string>();
-  private primeSeq = 0;
-  /** The last requests run, newest last: what to prime when a new level 2 is ready. */
-  private recent: RunBody[] = [];
-  static readonly MAX_PRIMES = 2;
-  static readonly PRIME_DELAY_MS = 250;
-  private primeTimer?: NodeJS.Timeout;
+  private primes = new Primes<ActiveRun>({
+    level2: () => (this.level2?.ready && !this.debugged ? this.level2.sock : undefined),
+    busy: () => this.runs.size > 0,
+    event: (run, event) => this.onEvent(run, event),
+    streamClosed: (run) => this.maybeFinish(run),
+  });
 
   constructor(private options: WorkerOptions) {}
 
@@ -214,7 +185,7 @@ export class Worker {
       if (hello.hello === 'worker' && (hello as { level?: number }).level === 2) this.attachLevel2(sock, rest, (hello as { stamp?: number }).stamp ?? -1);
       else if (hello.hello === 'worker' && (hello as { attached?: boolean }).attached) this.attachDebugged(sock, rest);
       else if (hello.hello === 'worker') this.attachControl(sock, rest);
-      else if ((hello.hello === 'out' || hello.hello === 'events') && hello.prime) this.attachPrimeStream(sock, hello.hello, hello.prime, rest);
+      else if ((hello.hello === 'out' || hello.hello === 'events') && hello.prime) this.primes.attach(sock, hello.hello, hello.prime, rest);
       else if (hello.hello === 'out') this.attachOutput(sock, String(hello.id), rest);
       else if (hello.hello === 'events') this.attachEvents(sock, String(hello.id), rest);
       else sock.destroy();
@@ -279,8 +250,7 @@ export class Worker {
           level2.ready = true;
           this.level2WarmMs = (m.warm_seconds ?? 0) * 1000;
           this.level2Settled();
-          this.unprimable.clear();
-          this.schedulePrime();
+          this.primes.level2Ready();
         }
       } else {
         this.onControl(m);
@@ -307,10 +277,7 @@ export class Worker {
 
   /** Forgets a run whose process is gone or going: kills what is left of it. */
   private abandon(run: ActiveRun): void {
-    if (run.prime && !run.prime.confirmed) {
-      for (const s of run.prime.open) s.destroy();
-      this.primes.delete(run.prime.id);
-    }
+    if (run.prime) this.primes.forget(run.prime);
     if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.runs.delete(run.params.runId);
     clearInterval(run.timer);
@@ -335,9 +302,7 @@ export class Worker {
       this.lastChange.set(file, ++this.changeSeq);
       if (this.level2?.fileSet.has(file)) stale = true;
     }
-    // A prime checks its own inputs before it runs; dropping it now also spares that check.
-    this.unprimeAll();
-    this.unprimable.clear();
+    this.primes.changed();
     if (stale) this.dropLevel2('project files changed');
     if (!this.level2) this.scheduleLevel2();
   }
@@ -362,7 +327,7 @@ export class Worker {
   private dropLevel2(_why: string): void {
     const level2 = this.level2;
     if (!level2) return;
-    this.unprimeAll();
+    this.primes.dropAll();
     this.level2 = undefined;
     level2.ready = false;
     level2.sock.write(JSON.stringify({ t: 'drain' }) + '\n');
@@ -399,7 +364,7 @@ export class Worker {
   }
 
   get readyPrimes(): number {
-    return [...this.primes.values()].filter((p) => p.ready && !p.run).length;
+    return this.primes.ready;
   }
 
   get level2State(): 'ready' | 'warming' | 'none' {
@@ -420,7 +385,7 @@ export class Worker {
       case 'started': {
         const run = this.runs.get(message.id);
         if (run) run.pid = message.pid;
-        if (run?.prime) this.confirmPrime(run, run.prime, !!message.primed);
+        if (run?.prime && !this.primes.confirm(run, run.prime, !!message.primed)) run.prime = undefined;
         break;
       }
       case 'exited': {
@@ -493,128 +458,7 @@ export class Worker {
       exitCode = run.exited.code === 0 || run.exited.code === undefined || run.timedOut ? 1 : exitCode;
     }
     run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items });
-    if (!this.debugged) this.remember(run.body);
-  }
-
-  // ------------------------------------------------------------ primes
-
-  private remember(body: RunBody): void {
-    const key = JSON.stringify(body);
-    this.recent = [...this.recent.filter((b) => JSON.stringify(b) !== key), body].slice(-Worker.MAX_PRIMES);
-    this.schedulePrime();
-  }
-
-  /**
-   * Primes are speculative work: they start only once no run has been going for a moment,
-   * so a quick series of different requests never waits on them.
-   */
-  private schedulePrime(): void {
-    clearTimeout(this.primeTimer);
-    this.primeTimer = setTimeout(() => this.primeNext(), Worker.PRIME_DELAY_MS);
-  }
-
-  /**
-   * Keeps the recent requests primed on the current level 2, newest first and one at a
-   * time, so primes never compete with each other for the CPU.
-   */
-  private primeNext(): void {
-    const level2 = this.level2;
-    if (!level2?.ready || this.debugged || level2.sock.destroyed || this.runs.size > 0) return;
-    const keys = this.recent.map((b) => JSON.stringify(b));
-    const mine = [...this.primes.values()].filter((p) => !p.run && p.owner === level2.sock);
-    for (const old of mine.filter((p) => !keys.includes(p.key))) this.dropPrime(old);
-    if (mine.some((p) => !p.ready && this.primes.has(p.id))) return;
-    const body = [...this.recent].reverse().find((b) => {
-      const key = JSON.stringify(b);
-      return !this.unprimable.has(key) && !mine.some((p) => p.key === key && this.primes.has(p.id));
-    });
-    if (!body) return;
-    const key = JSON.stringify(body);
-    const id = `p${++this.primeSeq}`;
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => { settle = resolve; });
-    this.primes.set(id, { id, key, owner: level2.sock, ready: false, confirmed: false, output: [], events: [], open: new Set(), settled, settle });
-    level2.sock.write(JSON.stringify({ t: 'prime', id, ...body }) + '\n');
-  }
-
-  /**
-   * A request arriving while its prime is still parsing waits for it (bounded): a fresh
-   * fork would do the same work again, competing for the CPU.
-   */
-  private async primeSettled(body: RunBody): Promise<void> {
-    const owner = this.level2?.ready && !this.debugged ? this.level2.sock : undefined;
-    const key = JSON.stringify(body);
-    const prime = owner && [...this.primes.values()].find((p) => p.key === key && p.owner === owner && !p.run);
-    if (!prime || prime.ready) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([prime.settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
-    clearTimeout(timer);
-  }
-
-  private claimPrime(body: RunBody, owner: net.Socket, run: ActiveRun): Prime | undefined {
-    const key = JSON.stringify(body);
-    const prime = [...this.primes.values()].find((p) => p.key === key && p.owner === owner && p.ready && !p.run);
-    if (prime) prime.run = run;
-    return prime;
-  }
-
-  /** Level 2 started the claimed prime, or found it stale and forked afresh. */
-  private confirmPrime(run: ActiveRun, prime: Prime, primed: boolean): void {
-    this.primes.delete(prime.id);
-    if (!primed) {
-      run.prime = undefined;
-      for (const s of prime.open) s.destroy();
-      return;
-    }
-    prime.confirmed = true;
-    for (const s of prime.open) run.streams.add(s);
-    for (const data of prime.output.splice(0)) run.sink.output(data);
-    for (const event of prime.events.splice(0)) this.onEvent(run, event);
-  }
-
-  private attachPrimeStream(sock: net.Socket, kind: 'out' | 'events', id: string, rest: string): void {
-    const prime = this.primes.get(id);
-    if (!prime) return void sock.destroy();
-    prime.open.add(sock);
-    if (kind === 'out') {
-      sock.setEncoding('utf8');
-      const onData = (data: string) => (prime.confirmed ? prime.run!.sink.output(data) : prime.output.push(data));
-      if (rest) onData(rest);
-      sock.on('data', onData);
-    } else {
-      readLines(sock, rest, (event) => {
-        if (event.t === 'primed') {
-          prime.ready = true;
-          prime.settle();
-          this.schedulePrime();
-        }
-        else if (prime.confirmed) this.onEvent(prime.run!, event);
-        else prime.events.push(event);
-      });
-    }
-    sock.on('close', () => {
-      prime.open.delete(sock);
-      if (prime.confirmed) {
-        prime.run!.streams.delete(sock);
-        this.maybeFinish(prime.run!);
-      } else if (!prime.run && this.primes.has(prime.id)) {
-        // It gave up: its request cannot be prepared ahead, until something changes.
-        this.unprimable.add(prime.key);
-        this.dropPrime(prime);
-        this.schedulePrime();
-      }
-    });
-  }
-
-  private dropPrime(prime: Prime): void {
-    prime.settle();
-    if (!this.primes.delete(prime.id)) return;
-    for (const s of prime.open) s.destroy();
-    if (!prime.owner.destroyed) prime.owner.write(JSON.stringify({ t: 'unprime', id: prime.id }) + '\n');
-  }
-
-  private unprimeAll(): void {
-    for (const prime of [...this.primes.values()]) if (!prime.run) this.dropPrime(prime);
+    if (!this.debugged) this.primes.remember(run.body);
   }
 
   /** Runs pytest once in a fresh fork of the warm parent. */
@@ -624,7 +468,7 @@ export class Worker {
     await this.awaitLevel2();
     const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
     const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env };
-    await this.primeSettled(body);
+    await this.primes.settledFor(body);
     return new Promise((resolve) => {
       const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
       this.runs.set(params.runId, run);
@@ -639,7 +483,7 @@ export class Worker {
       }
       const level2 = this.freshLevel2();
       run.via = level2?.sock ?? this.control;
-      run.prime = level2 && !this.debugged ? this.claimPrime(body, level2.sock, run) : undefined;
+      run.prime = level2 && !this.debugged ? this.primes.claim(body, level2.sock, run) : undefined;
       run.via!.write(JSON.stringify({ t: 'run', id: params.runId, ...body, prime: run.prime?.id }) + '\n');
     });
   }
@@ -726,24 +570,10 @@ export class Worker {
   async close(): Promise<void> {
     this.generation++;
     this.stopping = true;
-    clearTimeout(this.primeTimer);
+    this.primes.close();
     for (const run of this.runs.values()) if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.kill();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     if (process.platform !== 'win32') fs.rmSync(this.options.socketPath, { force: true });
   }
-}
-
-function readLines(sock: net.Socket, rest: string, onMessage: (message: any) => void): void {
-  let buffer = rest;
-  const consume = () => {
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.trim()) onMessage(JSON.parse(line));
-    }
-  };
-  consume();
-  sock.on('data', (d) => { buffer += d.toString('utf8'); consume(); });
 }

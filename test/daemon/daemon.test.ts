@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { connectDaemon } from '../../daemon/client';
 import { Methods, type TestResult } from '../../daemon/protocol';
 import { daemonPaths } from '../../daemon/server/paths';
-import { copyExample, heavyAsync, heavySync, junitOutcomes, python, stopDaemon, waitFor, writeFiles } from '../helpers/project';
+import { copyExample, HEAVY, heavyAsync, heavySync, junitOutcomes, python, stopDaemon, waitFor, writeFiles } from '../helpers/project';
 
 const OUTCOMES = `import pytest
 
@@ -309,7 +309,7 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     assert.ok(!fs.existsSync(path.join(root, '.pytest_cache')), '-p no:cacheprovider reached pytest');
   });
 
-  it('behaves as pytest on bad input: unknown node id, syntax errors', () => {
+  it('behaves as pytest on bad input: unknown node id, usage errors, syntax errors', async () => {
     const root = project();
     const cold = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', 'tests/test_logic.py::test_nope'], { cwd: root, encoding: 'utf8' });
     const warm = heavySync(['test', 'tests/test_logic.py::test_nope'], root);
@@ -318,6 +318,31 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     const notFound = (text: string) => /ERROR: not found: .*test_nope.*/.exec(text)?.[0];
     assert.ok(notFound(cold.stdout + cold.stderr));
     assert.equal(notFound(warm.stdout + warm.stderr), notFound(cold.stdout + cold.stderr));
+
+    // Usage errors and --help read as pytest's own (the latter also from a primed run).
+    const pytest = (args: string[]) => spawnSync(path.join(root, '.venv', 'bin', 'pytest'), args, { cwd: root, encoding: 'utf8' });
+    const usage = (text: string) => text.split('\n').filter((l) => /usage:|error:/.test(l)).join('\n');
+    const coldUsage = pytest(['--bogus']);
+    assert.match(usage(coldUsage.stderr), /^ERROR: usage: pytest \[options\]/);
+    const warmUsage = heavySync(['test', '--bogus'], root);
+    assert.equal(warmUsage.code, coldUsage.status);
+    assert.equal(usage(warmUsage.stdout + warmUsage.stderr), usage(coldUsage.stderr));
+    const coldHelp = pytest(['--help']).stdout.split('\n')[0];
+    assert.match(coldHelp, /^usage: pytest /);
+    assert.equal(heavySync(['test', '--help'], root).stdout.split('\n')[0], coldHelp);
+    await waitFor(() => JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).primes > 0, 10000, 'a prime');
+    const primedHelp = heavySync(['test', '--help'], root);
+    assert.equal(primedHelp.stdout.split('\n')[0], coldHelp);
+    assert.equal(JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).runs.primed, 1);
+
+    // `heavy test --help | head -1`: the reader leaves early; heavy stops quietly, as pytest does.
+    const piped = spawn(process.execPath, [HEAVY, 'test', '--help'], { cwd: root });
+    let pipedErr = '';
+    piped.stderr.on('data', (d) => { pipedErr += d; });
+    piped.stdout.once('data', () => piped.stdout.destroy());
+    const pipedCode = await new Promise((resolve) => piped.on('close', resolve));
+    assert.equal(pipedCode, 1, pipedErr);
+    assert.doesNotMatch(pipedErr, /EPIPE|Unhandled/);
 
     writeFiles(root, { 'tests/test_broken.py': 'def test_x(:\n    pass\n' });
     const syntax = heavySync(['test', 'tests/test_broken.py'], root);
