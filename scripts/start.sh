@@ -18,6 +18,10 @@ node dist/heavy.js test --root "$example" -q
 echo
 echo "== again, warm: one test"
 time node dist/heavy.js test --root "$example" -q tests/test_logic.py::test_slugify
+sleep 1
+echo
+echo "== the same test once more: the daemon prepared pytest for it (a primed run)"
+time node dist/heavy.js test --root "$example" -q tests/test_logic.py::test_slugify
 node dist/heavy.js daemon status --root "$example"
 node dist/heavy.js daemon stop --root "$example"
 
