@@ -40,6 +40,8 @@ export interface RunParams {
   env?: Record<string, string>;
   /** Seconds before a test that has not finished is stopped and reported; default from config. */
   timeout?: number;
+  /** False when this request will not come again unchanged (heavy watch runs after each save): do not prime it. */
+  repeatable?: boolean;
 }
 
 export interface RunResult {

@@ -25,11 +25,11 @@ export function runCwd(root: string, cwd = process.cwd()): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? root : cwd;
 }
 
-async function runOnce(daemon: DaemonConnection, root: string, args: string[], onResult?: (r: TestResult) => void): Promise<RunResult> {
+async function runOnce(daemon: DaemonConnection, root: string, args: string[], options: { onResult?: (r: TestResult) => void; repeatable?: boolean } = {}): Promise<RunResult> {
   const runId = randomUUID();
   const subscriptions = [
     daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) process.stdout.write(p.data); }),
-    daemon.connection.onNotification(Methods.testResult, (p) => { if (p.runId === runId) onResult?.(p.result); }),
+    daemon.connection.onNotification(Methods.testResult, (p) => { if (p.runId === runId) options.onResult?.(p.result); }),
   ];
   let interrupts = 0;
   const onSigint = () => {
@@ -44,6 +44,7 @@ async function runOnce(daemon: DaemonConnection, root: string, args: string[], o
       color: wantsColor(),
       cwd: runCwd(root),
       env: clientEnv(),
+      repeatable: options.repeatable,
     });
   } finally {
     process.off('SIGINT', onSigint);
@@ -83,7 +84,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`\n\u2500\u2500 heavy watch: ${why}\n`);
     const results: TestResult[] = [];
     const started = Date.now();
-    const result = await runOnce(daemon, root, [...positional, ...extra], (r) => results.push(r));
+    // Each run follows a save, which would drop a prime anyway.
+    const result = await runOnce(daemon, root, [...positional, ...extra], { onResult: (r) => results.push(r), repeatable: false });
     const failed = results.some((r) => r.outcome === 'failed' || r.outcome === 'error') || (result.exitCode !== 0 && result.exitCode !== 5);
     process.stdout.write(`\u2500\u2500 ${failed ? 'FAIL' : 'ok'}: ${summarize(results, (Date.now() - started) / 1000)}; watching for changes (Ctrl+C to stop)\n`);
   };

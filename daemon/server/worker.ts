@@ -458,7 +458,7 @@ export class Worker {
       exitCode = run.exited.code === 0 || run.exited.code === undefined || run.timedOut ? 1 : exitCode;
     }
     run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items });
-    if (!this.debugged) this.primes.remember(run.body);
+    if (!this.debugged && run.params.repeatable !== false) this.primes.remember(run.body);
   }
 
   /** Runs pytest once in a fresh fork of the warm parent. */

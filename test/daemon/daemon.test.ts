@@ -363,6 +363,9 @@ print("after a new pytest.ini", hw.unchanged(stamps))
       assert.match(w.output(), /ok: 6 passed, 1 skipped, 1 xfailed/);
       fs.appendFileSync(path.join(root, 'app', 'unused.py'), 'Y = 2\n');
       await waitFor(() => /unused.py changed; no test depends on it/.test(w.output()), 20000, 'the no-op notice');
+      // Watch runs follow saves, which drop primes: none are made for them.
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).primes, 0);
     } finally {
       w.child.kill('SIGINT');
       await w.done;
