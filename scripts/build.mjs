@@ -1,8 +1,8 @@
 // Builds the two bundles: dist/extension.js (VS Code side, `vscode` external) and
-// dist/heavy.js (CLI and daemon: an executable that loads dist/cli/). With --tests it also builds the
+// dist/heavy.js (the CLI, loading each command from dist/cli/). With --tests it also builds the
 // suite that runs inside a real VS Code into out/test/.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -23,39 +23,45 @@ const common = {
   mainFields: ['module', 'main'],
 };
 
-// The CLI and daemon are one build split by command (ES modules in dist/cli/), so that
-// `heavy test`, which people run all day, loads a tenth of what `heavy daemon` needs.
-// dist/heavy.js is the executable that loads it.
-const esmShims = [
-  "import { createRequire as __heavyCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __heavyFileURLToPath } from 'node:url';",
-  "import { dirname as __heavyDirname } from 'node:path';",
-  'const require = __heavyCreateRequire(import.meta.url);',
-  'const __filename = __heavyFileURLToPath(import.meta.url);',
-  'const __dirname = __heavyDirname(__filename);',
-].join('\n');
+// The CLI: dist/heavy.js parses the command line and loads each command from its own
+// bundle in dist/cli/, so `heavy test`, which people run all day, loads a tenth of what the
+// daemon needs. Source files keep plain dynamic imports; this maps them to those bundles.
+const COMMAND_BUNDLES = {
+  'daemon/cli/main.ts': { './profilesCommand': 'profiles', './dbCommand': 'db', './testCommand': 'test', './daemonCommand': 'daemon', './timeCommand': 'time' },
+  'daemon/cli/daemonCommand.ts': { '../server/daemon': 'serve' },
+};
+const commandBundles = {
+  name: 'command-bundles',
+  setup(b) {
+    b.onResolve({ filter: /^\./ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const importer = args.importer.slice(process.cwd().length + 1).split('\\').join('/');
+      const bundle = COMMAND_BUNDLES[importer]?.[args.path];
+      if (!bundle) return undefined;
+      return { path: importer.endsWith('main.ts') ? `./cli/${bundle}.js` : `./${bundle}.js`, external: true };
+    });
+  },
+};
 
 for (const old of ['dist/cli', 'dist/heavy.js.map']) rmSync(old, { recursive: true, force: true });
+// require(), not import(): Node's ES module loader alone would cost `heavy test` 20 ms.
+const cli = { ...common, external: ['node-pty'], plugins: [commandBundles], supported: { 'dynamic-import': false } };
 await Promise.all([
   build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'node-pty'] }),
+  build({ ...cli, entryPoints: ['daemon/cli/bin.ts'], outfile: 'dist/heavy.js', banner: { js: '#!/usr/bin/env node' } }),
   build({
-    ...common,
-    format: 'esm',
-    splitting: true,
-    entryPoints: { heavy: 'daemon/cli/bin.ts' },
+    ...cli,
+    entryPoints: {
+      test: 'daemon/cli/testCommand.ts',
+      daemon: 'daemon/cli/daemonCommand.ts',
+      serve: 'daemon/server/daemon.ts',
+      profiles: 'daemon/cli/profilesCommand.ts',
+      db: 'daemon/cli/dbCommand.ts',
+      time: 'daemon/cli/timeCommand.ts',
+    },
     outdir: 'dist/cli',
-    outExtension: { '.js': '.mjs' },
-    chunkNames: '[name]-[hash]',
-    external: ['node-pty'],
-    banner: { js: esmShims },
   }),
 ]);
-writeFileSync('dist/heavy.js', [
-  '#!/usr/bin/env node',
-  '// Heavy Dev CLI and daemon: the code is in ./cli, loaded by command.',
-  "import('./cli/heavy.mjs');",
-  '',
-].join('\n'));
 chmodSync('dist/heavy.js', 0o755);
 
 if (withTests) {

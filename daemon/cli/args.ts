@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { findProjectRoot } from '../project/root';
 
 /** A mistake on the command line; the CLI prints it with a hint and exits 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 export interface OptionSpec {
   /** Options that take a value, e.g. "--root". */

@@ -20,24 +20,34 @@ export async function daemonCommand(argv: string[]): Promise<number> {
     case 'start': return start(root, json);
     case 'stop': return stop(root, json);
     case 'restart': {
-      await stop(root, true);
-      return start(root, json);
+      const previous = await shutdown(root);
+      return start(root, json, previous);
     }
     case 'status': return status(root, json);
     default: throw new UsageError(verb ? `unknown verb "heavy daemon ${verb}" (expected start, stop, status or restart)` : 'heavy daemon needs a verb: start, stop, status or restart');
   }
 }
 
-async function start(root: string, json: boolean): Promise<number> {
+/** `previous`: the pid a restart stopped. */
+async function start(root: string, json: boolean, previous?: number): Promise<number> {
   const daemon = await connectDaemon(root, { start: true });
   const status = await daemon!.connection.sendRequest(Methods.status);
   daemon!.close();
-  if (json) process.stdout.write(JSON.stringify({ ...status, started: daemon!.started }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ ...status, started: daemon!.started, ...(previous ? { previousPid: previous } : {}) }, null, 2) + '\n');
+  else if (previous) process.stdout.write(`restarted the test daemon for ${root} (pid ${previous}, now ${status.pid})\n`);
   else process.stdout.write(`${daemon!.started ? 'started' : 'already running:'} the test daemon for ${root} (pid ${status.pid})\n`);
   return 0;
 }
 
 async function stop(root: string, json: boolean): Promise<number> {
+  const pid = await shutdown(root);
+  if (json) process.stdout.write(JSON.stringify({ stopped: pid !== undefined, pid }) + '\n');
+  else process.stdout.write(pid ? `stopped the test daemon (pid ${pid})\n` : `no test daemon is running for ${root}\n`);
+  return 0;
+}
+
+/** Stops the project's daemon, if any; the pid it had. */
+async function shutdown(root: string): Promise<number | undefined> {
   const daemon = await connectDaemon(root, { start: false });
   let pid: number | undefined;
   if (daemon) {
@@ -55,9 +65,7 @@ async function stop(root: string, json: boolean): Promise<number> {
       if (!(await waitForExit(pid, 3000))) process.kill(pid, 'SIGKILL');
     }
   }
-  if (json) process.stdout.write(JSON.stringify({ stopped: pid !== undefined, pid }) + '\n');
-  else process.stdout.write(pid ? `stopped the test daemon (pid ${pid})\n` : `no test daemon is running for ${root}\n`);
-  return 0;
+  return pid;
 }
 
 async function status(root: string, json: boolean): Promise<number> {

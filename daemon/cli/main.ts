@@ -1,4 +1,3 @@
-import { ConfigError } from '../project/configError';
 import { UsageError } from './args';
 import { HELP } from './help';
 
@@ -7,7 +6,8 @@ declare const HEAVY_VERSION: string;
 
 type Command = (argv: string[]) => Promise<number> | number;
 
-// Loaded on demand: `heavy test` should not pay for parsing what `heavy db` needs.
+// Loaded on demand, each from its own bundle (dist/cli/): `heavy test`, run all day, should
+// not pay for parsing what `heavy db` or the daemon needs.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   profiles: async () => (await import('./profilesCommand')).profilesCommand,
   db: async () => (await import('./dbCommand')).dbCommand,
@@ -32,11 +32,13 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UsageError(`unknown command "${noun}"`);
     return await (await command())(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (!(err instanceof Error)) throw err;
+    // By name: a command's bundle has its own copies of these classes.
+    if (err.name === 'UsageError') {
       process.stderr.write(`heavy: ${err.message}\nRun "heavy help" for usage.\n`);
       return 2;
     }
-    if (err instanceof ConfigError || (err instanceof Error && /test daemon/.test(err.message))) {
+    if (err.name === 'ConfigError' || /test daemon/.test(err.message)) {
       process.stderr.write(`heavy: ${err.message}\n`);
       return 2;
     }

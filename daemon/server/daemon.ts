@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { NotificationType } from 'vscode-jsonrpc';
 import { createConnection, type Connection } from 'vscode-languageserver';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
 import { envToApply } from '../profiles/env';
@@ -24,6 +25,13 @@ const SETTLE_MS = 150;
 interface Client {
   connection: Connection;
   runs: Set<string>;
+}
+
+/** Tells a client something; one that has gone away (its connection disposed) is just not told. */
+function notify<P>(client: Client, type: NotificationType<P>, params: P): void {
+  try {
+    void client.connection.sendNotification(type.method, params).catch(() => {});
+  } catch { /* the client left mid-run: its run is being cancelled */ }
 }
 
 /**
@@ -63,7 +71,7 @@ export class Daemon {
     const line = `${new Date().toISOString()} ${message}\n`;
     if (this.logStream) this.logStream.write(line);
     else process.stderr.write(line);
-    for (const client of this.clients) void client.connection.sendNotification(Methods.log, { message }).catch(() => {});
+    for (const client of this.clients) notify(client, Methods.log, { message });
   }
 
   /** Returns false when another live daemon already serves this root. */
@@ -205,7 +213,7 @@ export class Daemon {
     } catch {
       affected = 'all';
     }
-    for (const client of this.clients) void client.connection.sendNotification(Methods.changed, { files, affected }).catch(() => {});
+    for (const client of this.clients) notify(client, Methods.changed, { files, affected });
   }
 
   private importGraph(changed: string[]): ImportGraph {
@@ -223,8 +231,11 @@ export class Daemon {
       // A client's "exit" ends its connection, never the daemon that others share.
       exit: () => sock.destroy(),
     };
+    // The connection's own complaints (such as answering a client that already left) go to
+    // the daemon's log: sent to that client they would fail again, and take the daemon down.
+    const logger = { error: (m: string) => this.log(m), warn: (m: string) => this.log(m), info: () => {}, log: () => {} };
     const connection = createConnection(
-      (logger) => createProtocolConnection(new StreamMessageReader(sock), new StreamMessageWriter(sock), logger),
+      () => createProtocolConnection(new StreamMessageReader(sock), new StreamMessageWriter(sock), logger),
       watchDog,
     );
     client.connection = connection;
@@ -255,8 +266,8 @@ export class Daemon {
       token.onCancellationRequested(() => this.cancel(params.runId, false));
       try {
         return await this.run(params, {
-          output: (data) => void connection.sendNotification(Methods.runOutput, { runId: params.runId, data }).catch(() => {}),
-          result: (result) => void connection.sendNotification(Methods.testResult, { runId: params.runId, result }).catch(() => {}),
+          output: (data) => notify(client, Methods.runOutput, { runId: params.runId, data }),
+          result: (result) => notify(client, Methods.testResult, { runId: params.runId, result }),
         });
       } finally {
         client.runs.delete(params.runId);
@@ -381,5 +392,7 @@ export async function serveForever(root: string): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {});
+  // One client's bad moment must not end the daemon every other client shares.
+  process.on('unhandledRejection', (err) => daemon.log(`internal error (the daemon carries on): ${err instanceof Error ? err.stack : String(err)}`));
   return new Promise<number>(() => {});
 }

@@ -290,6 +290,12 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     const again = JSON.parse(heavySync(['daemon', 'start', '--json'], root).stdout);
     assert.equal(again.pid, replaced.pid);
     assert.equal(again.started, false);
+    // restart replaces it, and says so in one document.
+    const restarted = JSON.parse(heavySync(['daemon', 'restart', '--json'], root).stdout);
+    assert.equal(restarted.previousPid, replaced.pid);
+    assert.notEqual(restarted.pid, replaced.pid);
+    assert.equal(restarted.started, true);
+    assert.match(heavySync(['daemon', 'restart'], root).stdout, new RegExp(`^restarted the test daemon for .* \\(pid ${restarted.pid}, now \\d+\\)\\n$`));
   });
 
   it('with --root from outside the project, runs pytest in the project as if started there', () => {
@@ -335,8 +341,9 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     assert.equal(primedHelp.stdout.split('\n')[0], coldHelp);
     assert.equal(JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).runs.primed, 1);
 
-    // `heavy test --help | head -1`: the reader leaves early; heavy stops quietly, as pytest does.
-    const piped = spawn(process.execPath, [HEAVY, 'test', '--help'], { cwd: root });
+    // `heavy test -s ... | head -1`: the reader leaves early; heavy stops quietly, as pytest does.
+    writeFiles(root, { 'tests/test_loud.py': 'def test_loud():\n    print(("x" * 99 + "\\n") * 40000)\n' });
+    const piped = spawn(process.execPath, [HEAVY, 'test', '-s', 'tests/test_loud.py'], { cwd: root });
     let pipedErr = '';
     piped.stderr.on('data', (d) => { pipedErr += d; });
     piped.stdout.once('data', () => piped.stdout.destroy());
