@@ -317,10 +317,10 @@ def safe_repr(value) -> str:
     return text if len(text) <= 10000 else text[:10000] + "..."
 
 
-def enter_run(socket_path: str, hello: dict, run: dict) -> tuple[socket.socket, list[str]]:
+def enter_run(socket_path: str, hello: dict, run: dict) -> tuple[list[socket.socket], list[str]]:
     """Puts this fresh fork where a cold run started from the client's shell would be.
 
-    Returns the events connection and pytest's arguments.
+    Returns its connections (output, events) and pytest's arguments.
     """
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -343,7 +343,7 @@ def enter_run(socket_path: str, hello: dict, run: dict) -> tuple[socket.socket, 
     args = list(run.get("args") or [])
     if run.get("color") and not any(a.startswith("--color") for a in args):
         args.insert(0, "--color=yes")
-    return events, args
+    return [out, events], args
 
 
 def pytest_main(args: list[str], plugins: list) -> int:
@@ -359,20 +359,36 @@ def pytest_main(args: list[str], plugins: list) -> int:
     return int(pytest.main(args, plugins=plugins))
 
 
-def leave(code: int) -> None:
+def leave(code: int, streams: list | None = None) -> None:
+    """Ends this fork. With `streams` (a run that ran to its end), says how first."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except Exception:
         pass
+    if streams:
+        # The daemon answers on "done" and end-of-stream, without waiting for this process
+        # to be torn down and reaped; shutdown also ends the streams for any process a test
+        # left behind holding our stdout.
+        try:
+            send(streams[1], {"t": "done", "code": code})
+        except OSError:
+            pass
+        for stream in streams:
+            try:
+                stream.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
     os._exit(code)
 
 
 def run_child(socket_path: str, run: dict) -> None:
     """Runs pytest once; never returns."""
     code = 3
+    streams = None
     try:
-        events, args = enter_run(socket_path, {"id": run["id"]}, run)
+        streams, args = enter_run(socket_path, {"id": run["id"]}, run)
+        events = streams[1]
         # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
         profile_to = os.environ.get("HEAVY_PROFILE_RUN")
         if profile_to:  # for working on the daemon itself: where does a warm run spend its time?
@@ -391,7 +407,7 @@ def run_child(socket_path: str, run: dict) -> None:
         traceback.print_exc()
         code = 3
     finally:
-        leave(code)
+        leave(code, streams)
 
 
 # ---------------------------------------------------------------- primed runs
@@ -499,7 +515,8 @@ def unchanged(stamps: list) -> bool:
 def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> None:
     """Prepares a run ahead of its request and waits for "go"; never returns."""
     try:
-        events, args = enter_run(socket_path, {"prime": prime["id"]}, prime)
+        streams, args = enter_run(socket_path, {"prime": prime["id"]}, prime)
+        events = streams[1]
         if not primable(args):
             raise RuntimeError("not primable")
         config = prepare_config(args, [Reporter(events)])
@@ -530,7 +547,7 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
         traceback.print_exc()
         code = 3
     finally:
-        leave(code)
+        leave(code, streams)
 
 
 # ---------------------------------------------------------------- the warm parent

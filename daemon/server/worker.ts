@@ -429,6 +429,11 @@ export class Worker {
       case 'finish':
         run.running = undefined;
         break;
+      case 'done':
+        // pytest returned and the process is on its way out: no need to wait for its reaping.
+        run.exited ??= { code: event.code };
+        this.maybeFinish(run);
+        break;
       case 'result': {
         const { t: _t, ...result } = event;
         run.results.push(result);

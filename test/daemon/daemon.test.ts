@@ -229,6 +229,17 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     }
   });
 
+  it('ends a run when pytest is done, even if a test left a process holding its output', () => {
+    const root = project({
+      'tests/test_orphan.py': 'import subprocess\n\n\ndef test_starts_a_server():\n    subprocess.Popen(["sleep", "60"])\n',
+    });
+    const started = Date.now();
+    const r = heavySync(['test', '-s', '-q', 'tests/test_orphan.py'], root);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 passed/);
+    assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms: it waited for the orphan`);
+  });
+
   it('runs two clients in parallel, and Ctrl+C cancels a run but leaves the daemon healthy', async () => {
     const root = project({
       'tests/test_slow.py': 'import os, time\n\n\ndef test_slow(tmp_path_factory):\n    marker = os.environ.get("HEAVY_TEST_MARKS")\n    with open(marker, "a") as f:\n        f.write(f"start {time.time()}\\n")\n    time.sleep(1.5)\n    with open(marker, "a") as f:\n        f.write(f"end {time.time()}\\n")\n\n\ndef test_forever():\n    open(os.environ["HEAVY_TEST_MARKS"] + ".forever", "w").close()\n    time.sleep(600)\n',
