@@ -382,23 +382,11 @@ def leave(code: int, streams: list | None = None) -> None:
     os._exit(code)
 
 
-def run_child(socket_path: str, run: dict) -> None:
-    """Runs pytest once; never returns."""
+def run_to_end(body, streams: list) -> None:
+    """Runs `body` (pytest, one way or another) and ends this fork with its exit code."""
     code = 3
-    streams = None
     try:
-        streams, args = enter_run(socket_path, {"id": run["id"]}, run)
-        events = streams[1]
-        # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
-        profile_to = os.environ.get("HEAVY_PROFILE_RUN")
-        if profile_to:  # for working on the daemon itself: where does a warm run spend its time?
-            import cProfile
-
-            profiler = cProfile.Profile()
-            code = int(profiler.runcall(pytest_main, args, [Reporter(events)]))
-            profiler.dump_stats(profile_to)
-        else:
-            code = pytest_main(args, [Reporter(events)])
+        code = body()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
@@ -408,6 +396,27 @@ def run_child(socket_path: str, run: dict) -> None:
         code = 3
     finally:
         leave(code, streams)
+
+
+def run_child(socket_path: str, run: dict) -> None:
+    """Runs pytest once; never returns."""
+    streams: list = []
+
+    def body() -> int:
+        streams[:], args = enter_run(socket_path, {"id": run["id"]}, run)
+        plugins = [Reporter(streams[1])]
+        # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
+        profile_to = os.environ.get("HEAVY_PROFILE_RUN")
+        if not profile_to:
+            return pytest_main(args, plugins)
+        import cProfile  # for working on the daemon itself: where does a warm run spend its time?
+
+        profiler = cProfile.Profile()
+        code = int(profiler.runcall(pytest_main, args, plugins))
+        profiler.dump_stats(profile_to)
+        return code
+
+    run_to_end(body, streams)
 
 
 # ---------------------------------------------------------------- primed runs
@@ -536,18 +545,7 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
     os.write(answer_fd, b"1" if fresh else b"0")
     if not fresh:
         leave(0)
-    code = 3
-    try:
-        code = finish_main(config)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        code = 2
-    except BaseException:
-        traceback.print_exc()
-        code = 3
-    finally:
-        leave(code, streams)
+    run_to_end(lambda: finish_main(config), streams)
 
 
 # ---------------------------------------------------------------- the warm parent
