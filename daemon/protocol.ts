@@ -113,7 +113,8 @@ export interface TimeStatus {
 export const Methods = {
   runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
   cancelRun: new NotificationType<{ runId: string; force?: boolean }>('heavy/cancelRun'),
-  discover: new RequestType<{ args?: string[] }, DiscoverResult, void>('heavy/discover'),
+  /** `repeatable`: as in RunParams (false for discovery that follows a save). */
+  discover: new RequestType<{ args?: string[]; repeatable?: boolean }, DiscoverResult, void>('heavy/discover'),
   status: new RequestType0<DaemonStatus, void>('heavy/status'),
   shutdown: new RequestType0<void, void>('heavy/shutdownDaemon'),
   /** Editor → daemon: the user is typing or selecting in a project file (absolute path). */

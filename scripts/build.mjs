@@ -3,8 +3,11 @@
 // suite that runs inside a real VS Code into out/test/.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(repo);
 const production = process.argv.includes('--production');
 const withTests = process.argv.includes('--tests');
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -35,7 +38,7 @@ const commandBundles = {
   setup(b) {
     b.onResolve({ filter: /^\./ }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
-      const importer = args.importer.slice(process.cwd().length + 1).split('\\').join('/');
+      const importer = relative(repo, args.importer).split(sep).join('/');
       const bundle = COMMAND_BUNDLES[importer]?.[args.path];
       if (!bundle) return undefined;
       return { path: importer.endsWith('main.ts') ? `./cli/${bundle}.js` : `./${bundle}.js`, external: true };

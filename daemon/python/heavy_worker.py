@@ -24,6 +24,7 @@ import argparse
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -485,7 +486,7 @@ def inputs_of(config) -> list:
     for mod in list(sys.modules.values()):
         path = getattr(mod, "__file__", None)
         # Installed packages (even a .venv inside the project) are the daemon's to watch.
-        if path and path.endswith(".py") and mod is not None and not is_third_party(mod):
+        if path and path.endswith(".py") and not is_third_party(mod):
             seen.append(path)
     folders = getattr(config.pluginmanager, "_dirpath2confmods", None)
     if folders is None:
@@ -618,8 +619,6 @@ class Server:
         answer = b""
         try:
             os.write(go_fd, b"g")
-            import select
-
             if select.select([answer_fd], [], [], 2.0)[0]:
                 answer = os.read(answer_fd, 1)
         except OSError:

@@ -276,7 +276,7 @@ export class Daemon {
     connection.onRequest(Methods.discover, async (params) => {
       let output = '';
       const runId = `discover-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      const result = await this.run({ runId, args: ['--collect-only', '-q', ...(params.args ?? [])] }, {
+      const result = await this.run({ runId, args: ['--collect-only', '-q', ...(params.args ?? [])], repeatable: params.repeatable }, {
         output: (data) => { output += data; },
         result: () => {},
       });

@@ -97,13 +97,10 @@ export class Primes<R extends PrimedRun> {
     const owner = this.host.level2();
     if (!owner || owner.destroyed || this.host.busy()) return;
     const keys = this.recent.map(keyOf);
-    const mine = [...this.primes.values()].filter((p) => !p.run && p.owner === owner);
-    for (const old of mine.filter((p) => !keys.includes(p.key))) this.drop(old);
-    if (mine.some((p) => !p.ready && this.primes.has(p.id))) return;
-    const body = [...this.recent].reverse().find((b) => {
-      const key = keyOf(b);
-      return !this.unprimable.has(key) && !mine.some((p) => p.key === key && this.primes.has(p.id));
-    });
+    for (const old of this.waiting(owner).filter((p) => !keys.includes(p.key))) this.drop(old);
+    const mine = this.waiting(owner);
+    if (mine.some((p) => !p.ready)) return;
+    const body = [...this.recent].reverse().find((b) => !this.unprimable.has(keyOf(b)) && !mine.some((p) => p.key === keyOf(b)));
     if (!body) return;
     const id = `p${++this.seq}`;
     let settle!: () => void;
@@ -112,9 +109,14 @@ export class Primes<R extends PrimedRun> {
     owner.write(JSON.stringify({ t: 'prime', id, ...body }) + '\n');
   }
 
+  /** The primes of `owner` that no run has claimed. */
+  private waiting(owner: net.Socket): Array<Prime<R>> {
+    return [...this.primes.values()].filter((p) => !p.run && p.owner === owner);
+  }
+
   private find(body: RunBody, owner: net.Socket): Prime<R> | undefined {
     const key = keyOf(body);
-    return [...this.primes.values()].find((p) => p.key === key && p.owner === owner && !p.run);
+    return this.waiting(owner).find((p) => p.key === key);
   }
 
   /**

@@ -30,11 +30,12 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
   const folders = () => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
   const itemId = (folder: vscode.WorkspaceFolder, nodeid: string) => `${folder.uri.toString()}${ID_SEP}${nodeid}`;
 
-  async function discover(folder: vscode.WorkspaceFolder): Promise<void> {
+  /** `afterSave`: the save drops what the daemon could prepare ahead, so it need not try. */
+  async function discover(folder: vscode.WorkspaceFolder, afterSave = false): Promise<void> {
     if (!vscode.workspace.isTrusted) return;
     const client = await clients.get(folder);
     watchChanges(folder, client);
-    const found = await client.sendRequest(Methods.discover, {});
+    const found = await client.sendRequest(Methods.discover, afterSave ? { repeatable: false } : {});
     if (found.exitCode !== 0 && found.exitCode !== 5 && !found.items.length) {
       throw new Error(`pytest exit ${found.exitCode}:\n${found.output}`);
     }
@@ -90,7 +91,7 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     context.subscriptions.push(client.onNotification(Methods.changed, (change) => {
       if (!change.files.some((f) => f.endsWith('.py') || /pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini$/.test(f))) return;
       clearTimeout(timer);
-      timer = setTimeout(() => void discover(folder).catch((err) => log.appendLine(`test discovery failed: ${err}`)), 400);
+      timer = setTimeout(() => void discover(folder, true).catch((err) => log.appendLine(`test discovery failed: ${err}`)), 400);
     }));
   }
 

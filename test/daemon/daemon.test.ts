@@ -384,6 +384,17 @@ print("after a new pytest.ini", hw.unchanged(stamps))
       // Watch runs follow saves, which drop primes: none are made for them.
       await new Promise((r) => setTimeout(r, 800));
       assert.equal(JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).primes, 0);
+      // Likewise the editor's discovery after a save; its other discovery is primed.
+      const daemon = (await connectDaemon(root, { start: false }))!;
+      try {
+        await daemon.connection.sendRequest(Methods.discover, { repeatable: false });
+        await new Promise((r) => setTimeout(r, 800));
+        assert.equal((await daemon.connection.sendRequest(Methods.status)).primes, 0);
+        await daemon.connection.sendRequest(Methods.discover, {});
+        await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).primes === 1, 10000, 'a discovery prime');
+      } finally {
+        daemon.close();
+      }
     } finally {
       w.child.kill('SIGINT');
       await w.done;
