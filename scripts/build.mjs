@@ -47,11 +47,18 @@ const commandBundles = {
 };
 
 for (const old of ['dist/cli', 'dist/heavy.js.map']) rmSync(old, { recursive: true, force: true });
+// dist/heavy.js starts through /bin/sh: its second line is a shell command to sh and a string
+// then a comment to Node. It moves NODE_EXTRA_CA_CERTS aside, which Node 20 would spend about
+// 40 ms parsing before any of our code runs; daemon/cli/launcherEnv.ts puts it back.
+const LAUNCHER = [
+  '#!/bin/sh',
+  '":" //; if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then export HEAVY_SAVED_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"',
+].join('\n');
 // require(), not import(): Node's ES module loader alone would cost `heavy test` 20 ms.
 const cli = { ...common, external: ['node-pty'], plugins: [commandBundles], supported: { 'dynamic-import': false } };
 await Promise.all([
   build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'node-pty'] }),
-  build({ ...cli, entryPoints: ['daemon/cli/bin.ts'], outfile: 'dist/heavy.js', banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...cli, entryPoints: ['daemon/cli/bin.ts'], outfile: 'dist/heavy.js', banner: { js: LAUNCHER } }),
   build({
     ...cli,
     entryPoints: {

@@ -316,6 +316,25 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     assert.match(r.stdout, /11 passed, 1 skipped, 1 xfailed/);
   });
 
+
+  it('started as the installed `heavy` command, hands tests the environment it was given', () => {
+    const root = project({
+      'tests/test_env_seen.py': 'import os\n\ndef test_env():\n'
+        + '    print("seen:", repr(os.environ.get("NODE_EXTRA_CA_CERTS")), [k for k in os.environ if k.startswith("HEAVY_SAVED")])\n',
+    });
+    const seen = (ca: string | undefined) => {
+      const env = { ...process.env };
+      if (ca === undefined) delete env.NODE_EXTRA_CA_CERTS;
+      else env.NODE_EXTRA_CA_CERTS = ca;
+      // The file itself, as `npm link` installs it: through its #! line, not `node dist/heavy.js`.
+      const r = spawnSync(HEAVY, ['test', '-q', '-s', 'tests/test_env_seen.py'], { cwd: root, encoding: 'utf8', env });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      return /seen: (.*)/.exec(r.stdout)?.[1];
+    };
+    assert.equal(seen('/etc/ssl/certs/some bundle.pem'), "'/etc/ssl/certs/some bundle.pem' []");
+    assert.equal(seen(''), "'' []");
+    assert.equal(seen(undefined), 'None []');
+  });
   it('adds [tool.heavy.tests] args to every run', () => {
     const root = project();
     fs.writeFileSync(path.join(root, 'pyproject.toml'), fs.readFileSync(path.join(root, 'pyproject.toml'), 'utf8')
