@@ -40,7 +40,8 @@ function timed(cmd, args) {
   return { elapsed, stdout: r.stdout };
 }
 const cold = (args) => timed(python, ['-m', 'pytest', '-p', 'no:cacheprovider', ...args]);
-const heavy = (args) => timed(process.execPath, [HEAVY, ...args]);
+// As people run it: the `heavy` command (dist/heavy.js through its #! line, as `npm link` installs it).
+const heavy = (args) => timed(HEAVY, args);
 
 async function client() {
   const status = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--json', '--root', root], { encoding: 'utf8' }).stdout);
@@ -179,7 +180,8 @@ try {
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const after = pids.reduce((s, p) => s + cpuSeconds(p), 0);
 
-  console.log(`\nHeavy Dev benchmark: example project, median of ${RUNS} alternating runs (${os.cpus().length} cores)\n`);
+  console.log(`\nHeavy Dev benchmark: example project, median of ${RUNS} alternating runs (${os.cpus().length} cores)`);
+  console.log(`node ${process.version}; NODE_EXTRA_CA_CERTS is ${process.env.NODE_EXTRA_CA_CERTS === undefined ? 'not set' : 'set'}\n`);
   console.table(rows);
   console.log(`runs that used a prime: ${status.runs.primed} of ${status.runs.total}`);
   console.log(`daemon Node RSS:        ${(status.memory.nodeRssBytes / 1048576).toFixed(0)} MB (target < 100 MB)`);

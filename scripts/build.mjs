@@ -46,6 +46,15 @@ const commandBundles = {
   },
 };
 
+// vscode-jsonrpc requires crypto when loaded, for things the CLI never uses: it gets a lazy stand-in.
+const lazyCrypto = {
+  name: 'lazy-crypto',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) => (/[\\/]vscode-jsonrpc[\\/]/.test(args.importer)
+      ? { path: join(repo, 'daemon', 'cli', 'lazyCrypto.ts') } : undefined));
+  },
+};
+
 for (const old of ['dist/cli', 'dist/heavy.js.map']) rmSync(old, { recursive: true, force: true });
 // dist/heavy.js starts through /bin/sh: its second line is a shell command to sh and a string
 // then a comment to Node. It moves NODE_EXTRA_CA_CERTS aside, which Node 20 would spend about
@@ -55,7 +64,7 @@ const LAUNCHER = [
   '":" //; if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then export HEAVY_SAVED_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"',
 ].join('\n');
 // require(), not import(): Node's ES module loader alone would cost `heavy test` 20 ms.
-const cli = { ...common, external: ['node-pty'], plugins: [commandBundles], supported: { 'dynamic-import': false } };
+const cli = { ...common, external: ['node-pty'], plugins: [commandBundles, lazyCrypto], supported: { 'dynamic-import': false } };
 await Promise.all([
   build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'node-pty'] }),
   build({ ...cli, entryPoints: ['daemon/cli/bin.ts'], outfile: 'dist/heavy.js', banner: { js: LAUNCHER } }),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { connectDaemon, type DaemonConnection } from '../client';
 import { Methods, type FilesChanged, type RunResult, type TestResult } from '../protocol';
@@ -18,6 +17,12 @@ function wantsColor(): boolean {
   return !!process.stdout.isTTY && !process.env.NO_COLOR;
 }
 
+let runs = 0;
+/** Unique among the daemon's clients (pid and start time), without loading node:crypto. */
+function newRunId(): string {
+  return `cli-${process.pid}-${Date.now().toString(36)}-${++runs}`;
+}
+
 /** Runs once, streaming output; Ctrl+C cancels (twice: kills) and leaves the daemon running. */
 /** Where pytest runs: here when here is inside the project (relative node ids work), else the project root. */
 export function runCwd(root: string, cwd = process.cwd()): string {
@@ -26,7 +31,7 @@ export function runCwd(root: string, cwd = process.cwd()): string {
 }
 
 async function runOnce(daemon: DaemonConnection, root: string, args: string[], options: { onResult?: (r: TestResult) => void; repeatable?: boolean } = {}): Promise<RunResult> {
-  const runId = randomUUID();
+  const runId = newRunId();
   const subscriptions = [
     daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) process.stdout.write(p.data); }),
     daemon.connection.onNotification(Methods.testResult, (p) => { if (p.runId === runId) options.onResult?.(p.result); }),
