@@ -497,8 +497,12 @@ def inputs_of(config) -> list:
         seen.extend(os.path.join(folder, name) for name in ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"))
     if getattr(config, "inipath", None):
         seen.append(str(config.inipath))
+    return stamp(seen)
+
+
+def stamp(paths: list) -> list:
     stamps = []
-    for path in seen:
+    for path in paths:
         try:
             st = os.stat(path)
             stamps.append((path, st.st_mtime_ns, st.st_size))
@@ -522,6 +526,98 @@ def unchanged(stamps: list) -> bool:
     return True
 
 
+# A prime goes further when nothing but pytest's own plugins (and two that only declare
+# markers) take part in configuring and starting a session: it also runs pytest_configure
+# and pytest_sessionstart (building the fixture manager alone is a quarter of a warm run)
+# and waits inside pytest's own session, just before the terminal reporter prints its
+# header and starts the clock. A plugin or conftest.py of the project's own that hooks
+# into these steps may do anything there (start servers, write files), so its requests
+# stop at the parsed configuration instead.
+
+# Plugins known to do nothing in pytest_configure but declare markers.
+MARKER_ONLY_PLUGINS = {"pytest_asyncio.plugin", "anyio.pytest_plugin"}
+# pytest's own pytest_cmdline_main hooks; each but main's answers only for the options below.
+KNOWN_CMDLINE_MAIN = {"_pytest.main", "_pytest.cacheprovider", "_pytest.fixtures", "_pytest.helpconfig",
+                      "_pytest.mark", "_pytest.python", "_pytest.setuponly", "_pytest.setupplan"}
+# Options that answer without a session, or whose configure step writes outside the process
+# (--cache-clear, --junitxml, --pastebin, a log file).
+NOT_IN_SESSION = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test", "cacheshow",
+                  "cacheclear", "xmlpath", "pastebin", "log_file")
+# What pytest's cache plugins read when configured, and write back at the end of a session.
+CACHE_KEYS = ("lastfailed", "nodeids", "stepwise")
+
+
+def plugin_module(plugin) -> str:
+    return getattr(plugin, "__name__", None) or type(plugin).__module__
+
+
+def session_primable(config) -> bool:
+    """True when configuring and starting a session ahead of the request is exactly what a cold run would do then."""
+    if any(getattr(config.option, name, None) for name in NOT_IN_SESSION):
+        return False
+    try:
+        if config.getini("log_file"):
+            return False
+    except ValueError:
+        return False
+    hooks = config.pluginmanager.hook
+    for name in ("pytest_configure", "pytest_sessionstart", "pytest_plugin_registered", "pytest_cmdline_main"):
+        for impl in getattr(hooks, name).get_hookimpls():
+            module = plugin_module(impl.plugin)
+            if name == "pytest_cmdline_main" and module not in KNOWN_CMDLINE_MAIN:
+                return False
+            if not (module.startswith("_pytest.") or module in MARKER_ONLY_PLUGINS):
+                return False
+    return True
+
+
+def cache_stamps(config) -> list:
+    """Stamps of the cache files pytest_configure reads (taken before it reads them)."""
+    if not config.pluginmanager.has_plugin("cacheprovider"):
+        return []
+    try:
+        from _pytest.cacheprovider import resolve_from_str
+
+        cache = resolve_from_str(config.getini("cache_dir"), config.rootpath)
+    except (ImportError, ValueError, AttributeError):
+        return [("<no cache dir>", -1, -1)]  # never matches: never trust this prime
+    return stamp([str(cache / "v" / "cache" / key) for key in CACHE_KEYS])
+
+
+def session_pause(events, go_fd: int, answer_fd: int, stamps: list):
+    """A plugin that holds a primed session at the end of pytest_sessionstart until its request comes."""
+    import pytest
+
+    class SessionPause:
+        went = False
+
+        # trylast, and registered before the terminal reporter (also trylast): called after
+        # the fixture manager is built, before the reporter prints its header and starts its clock.
+        @pytest.hookimpl(trylast=True)
+        def pytest_sessionstart(self, session):
+            wait_for_go(events, go_fd, answer_fd, stamps)
+            self.went = True
+
+    return SessionPause()
+
+
+def wait_for_go(events, go_fd: int, answer_fd: int, stamps: list) -> None:
+    """Says "primed", waits for the request, and returns only if nothing it depends on changed."""
+    gc.collect()
+    gc.freeze()
+    try:
+        send(events, {"t": "primed"})
+        go = os.read(go_fd, 1)
+    except (OSError, KeyboardInterrupt):
+        go = b""
+    if not go:  # the parent is gone or dropped this prime
+        leave(0)
+    fresh = unchanged(stamps)
+    os.write(answer_fd, b"1" if fresh else b"0")
+    if not fresh:
+        leave(0)
+
+
 def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> None:
     """Prepares a run ahead of its request and waits for "go"; never returns."""
     try:
@@ -531,22 +627,24 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
             raise RuntimeError("not primable")
         config = prepare_config(args, [Reporter(events)])
         stamps = inputs_of(config)
-        gc.collect()
-        gc.freeze()
-        send(events, {"t": "primed"})
+        pause = None
+        if session_primable(config):
+            pause = session_pause(events, go_fd, answer_fd, stamps + cache_stamps(config))
+            config.pluginmanager.register(pause, "heavy-primed-session")
     except BaseException:
         leave(0)  # the daemon drops what this fork wrote; the run forks afresh
-    try:
-        go = os.read(go_fd, 1)
-    except KeyboardInterrupt:
-        go = b""
-    if not go:  # the parent is gone or dropped this prime
-        leave(0)
-    fresh = unchanged(stamps)
-    os.write(answer_fd, b"1" if fresh else b"0")
-    if not fresh:
-        leave(0)
-    run_to_end(lambda: finish_main(config), streams)
+    if pause is None:
+        wait_for_go(events, go_fd, answer_fd, stamps)
+        run_to_end(lambda: finish_main(config), streams)
+
+    def session() -> int:
+        try:
+            return finish_main(config)
+        finally:
+            if not pause.went:
+                leave(0)  # ended before its session started (an error while configuring): give up
+
+    run_to_end(session, streams)
 
 
 # ---------------------------------------------------------------- the warm parent

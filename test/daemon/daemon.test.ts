@@ -214,6 +214,96 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     assert.deepEqual(r.stdout.trim().split('\n'), ['fresh True', 'after a new conftest False', 'after editing a module the conftest imports False', 'after a new pytest.ini False']);
   });
 
+  it('starts a session ahead only when nothing but pytest itself takes part in starting it', () => {
+    const root = project({ 'tests/sub/__init__.py': '', 'tests/sub/test_deep.py': 'def test_x():\n    pass\n' });
+    const script = `
+import os, sys
+sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../daemon/python'))})
+import heavy_worker as hw
+hw.ROOT = os.getcwd()
+sys.path.insert(0, hw.ROOT)
+def ahead(*args):
+    sys.modules.pop("tests.sub.conftest", None)  # each case writes a new one
+    return hw.session_primable(hw.prepare_config(["-q", *args, "tests/sub/test_deep.py"], []))
+print("plain", ahead())
+for option in ["--junitxml=out.xml", "--cache-clear", "--markers", "--fixtures", "-o log_file=x.log", "--log-file=x.log", "--help"]:
+    print(option, ahead(*option.split()))
+open("tests/sub/conftest.py", "w").write("def pytest_configure(config):\\n    pass\\n")
+print("conftest pytest_configure", ahead())
+open("tests/sub/conftest.py", "w").write("def pytest_sessionstart(session):\\n    pass\\n")
+print("conftest pytest_sessionstart", ahead())
+open("tests/sub/conftest.py", "w").write("def pytest_report_header(config):\\n    return 'hello'\\n")
+print("conftest pytest_report_header (called after go)", ahead())
+os.remove("tests/sub/conftest.py")
+# The cache files pytest_configure reads: another run rewriting them makes the prime stale.
+config = hw.prepare_config(["-q", "--lf", "tests/sub/test_deep.py"], [])
+stamps = hw.cache_stamps(config)
+print("cache fresh", hw.unchanged(stamps))
+os.makedirs(".pytest_cache/v/cache", exist_ok=True)
+open(".pytest_cache/v/cache/lastfailed", "w").write('{"tests/sub/test_deep.py::test_x": true}')
+print("after another run wrote lastfailed", hw.unchanged(stamps))
+`;
+    const r = spawnSync(python(root), ['-c', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      'plain True',
+      '--junitxml=out.xml False', '--cache-clear False', '--markers False', '--fixtures False', '-o log_file=x.log False', '--log-file=x.log False', '--help False',
+      'conftest pytest_configure False', 'conftest pytest_sessionstart False', 'conftest pytest_report_header (called after go) True',
+      'cache fresh True', 'after another run wrote lastfailed False',
+    ]);
+  });
+
+  it('never runs a project hook ahead, and never uses a session started before the cache changed', async () => {
+    const root = project({
+      'tests/sub/__init__.py': '',
+      'tests/sub/conftest.py': 'import os\n\n\ndef pytest_configure(config):\n    with open(os.path.join(str(config.rootpath), "configured.log"), "a") as f:\n        f.write("configured\\n")\n',
+      'tests/sub/test_deep.py': 'def test_x():\n    pass\n',
+      'tests/test_flag.py': 'import os\n\n\ndef test_flag():\n    assert not os.path.exists("flag")\n\n\ndef test_other():\n    pass\n',
+    });
+    const daemon = (await connectDaemon(root, { start: true }))!;
+    try {
+      const run = async (args: string[]) => {
+        let output = '';
+        const runId = `r${Math.random()}`;
+        const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
+        const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
+        sub.dispose();
+        return { ...result, output };
+      };
+      const primes = async () => (await daemon.connection.sendRequest(Methods.status)).primes;
+      await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
+
+      // A conftest.py with pytest_configure: primed only up to the parsed configuration, so
+      // its hook runs once per run, never for a prime that waits (or is thrown away).
+      const log = path.join(root, 'configured.log');
+      const configured = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').length - 1 : 0);
+      const before = configured(); // warming up collects once, as discovery does
+      for (let i = 0; i < 3; i++) {
+        await waitFor(async () => i === 0 || (await primes()) >= 1, 10000, 'a prime');
+        const r = await run(['-q', 'tests/sub/test_deep.py']);
+        assert.equal(r.exitCode, 0, r.output);
+        assert.equal(r.primed, i > 0);
+      }
+      await waitFor(async () => (await primes()) >= 1, 10000, 'a prime');
+      assert.equal(configured() - before, 3);
+
+      // --lf read the cache when its session was started ahead; a run in between rewrote it.
+      fs.writeFileSync(path.join(root, 'flag'), '');
+      assert.equal((await run(['-q', '--lf', 'tests/test_flag.py'])).exitCode, 1);
+      await waitFor(async () => (await primes()) >= 2, 10000, 'the --lf request primed');
+      fs.rmSync(path.join(root, 'flag'));
+      assert.equal((await run(['-q', 'tests/test_flag.py::test_flag'])).exitCode, 0);
+      const again = await run(['-q', '--lf', 'tests/test_flag.py']);
+      const cold = spawnSync(python(root), ['-m', 'pytest', '-q', '--lf', 'tests/test_flag.py'], { cwd: root, encoding: 'utf8' });
+      assert.equal(again.primed, false);
+      assert.equal(again.exitCode, cold.status);
+      assert.equal(again.output.replace(/\d+\.\d+s/g, 'T'), cold.stdout.replace(/\d+\.\d+s/g, 'T'));
+      assert.match(again.output, /2 passed/);
+    } finally {
+      daemon.close();
+    }
+  });
+
   it('reports a segfault, os._exit and a hang past the timeout as errors of that test, and stays up', () => {
     const root = project({
       'tests/test_crash.py': 'import ctypes, os, time\n\n\ndef test_segfault():\n    ctypes.string_at(0)\n\n\ndef test_exit():\n    os._exit(3)\n\n\ndef test_hang():\n    time.sleep(600)\n\n\ndef test_fine():\n    assert True\n',
