@@ -571,20 +571,35 @@ def session_primable(config) -> bool:
     return True
 
 
-def cache_stamps(config) -> list:
-    """Stamps of the cache files pytest_configure reads (taken before it reads them)."""
+def read_or_none(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def cache_contents(config):
+    """What the cache files pytest_configure reads hold now (read before it reads them).
+
+    By content, not time: every run rewrites `nodeids`, mostly with the same ids.
+    """
     if not config.pluginmanager.has_plugin("cacheprovider"):
-        return []
+        return {}
     try:
         from _pytest.cacheprovider import resolve_from_str
 
         cache = resolve_from_str(config.getini("cache_dir"), config.rootpath)
     except (ImportError, ValueError, AttributeError):
-        return [("<no cache dir>", -1, -1)]  # never matches: never trust this prime
-    return stamp([str(cache / "v" / "cache" / key) for key in CACHE_KEYS])
+        return None  # never trust this prime
+    return {path: read_or_none(path) for path in (str(cache / "v" / "cache" / key) for key in CACHE_KEYS)}
 
 
-def session_pause(events, go_fd: int, answer_fd: int, stamps: list):
+def same_contents(contents) -> bool:
+    return contents is not None and all(read_or_none(path) == data for path, data in contents.items())
+
+
+def session_pause(events, go_fd: int, answer_fd: int, fresh):
     """A plugin that holds a primed session at the end of pytest_sessionstart until its request comes."""
     import pytest
 
@@ -595,13 +610,13 @@ def session_pause(events, go_fd: int, answer_fd: int, stamps: list):
         # the fixture manager is built, before the reporter prints its header and starts its clock.
         @pytest.hookimpl(trylast=True)
         def pytest_sessionstart(self, session):
-            wait_for_go(events, go_fd, answer_fd, stamps)
+            wait_for_go(events, go_fd, answer_fd, fresh)
             self.went = True
 
     return SessionPause()
 
 
-def wait_for_go(events, go_fd: int, answer_fd: int, stamps: list) -> None:
+def wait_for_go(events, go_fd: int, answer_fd: int, fresh) -> None:
     """Says "primed", waits for the request, and returns only if nothing it depends on changed."""
     gc.collect()
     gc.freeze()
@@ -612,9 +627,9 @@ def wait_for_go(events, go_fd: int, answer_fd: int, stamps: list) -> None:
         go = b""
     if not go:  # the parent is gone or dropped this prime
         leave(0)
-    fresh = unchanged(stamps)
-    os.write(answer_fd, b"1" if fresh else b"0")
-    if not fresh:
+    ok = fresh()
+    os.write(answer_fd, b"1" if ok else b"0")
+    if not ok:
         leave(0)
 
 
@@ -629,12 +644,13 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
         stamps = inputs_of(config)
         pause = None
         if session_primable(config):
-            pause = session_pause(events, go_fd, answer_fd, stamps + cache_stamps(config))
+            contents = cache_contents(config)
+            pause = session_pause(events, go_fd, answer_fd, lambda: unchanged(stamps) and same_contents(contents))
             config.pluginmanager.register(pause, "heavy-primed-session")
     except BaseException:
         leave(0)  # the daemon drops what this fork wrote; the run forks afresh
     if pause is None:
-        wait_for_go(events, go_fd, answer_fd, stamps)
+        wait_for_go(events, go_fd, answer_fd, lambda: unchanged(stamps))
         run_to_end(lambda: finish_main(config), streams)
 
     def session() -> int:

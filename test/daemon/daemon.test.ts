@@ -237,11 +237,14 @@ print("conftest pytest_report_header (called after go)", ahead())
 os.remove("tests/sub/conftest.py")
 # The cache files pytest_configure reads: another run rewriting them makes the prime stale.
 config = hw.prepare_config(["-q", "--lf", "tests/sub/test_deep.py"], [])
-stamps = hw.cache_stamps(config)
-print("cache fresh", hw.unchanged(stamps))
+contents = hw.cache_contents(config)
+print("cache fresh", hw.same_contents(contents))
 os.makedirs(".pytest_cache/v/cache", exist_ok=True)
-open(".pytest_cache/v/cache/lastfailed", "w").write('{"tests/sub/test_deep.py::test_x": true}')
-print("after another run wrote lastfailed", hw.unchanged(stamps))
+open(".pytest_cache/v/cache/nodeids", "w").write("[]")
+print("after another run wrote nodeids", hw.same_contents(contents))
+contents = hw.cache_contents(config)
+open(".pytest_cache/v/cache/nodeids", "w").write("[]")
+print("after another run rewrote the same nodeids", hw.same_contents(contents))
 `;
     const r = spawnSync(python(root), ['-c', script], { cwd: root, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
@@ -249,7 +252,7 @@ print("after another run wrote lastfailed", hw.unchanged(stamps))
       'plain True',
       '--junitxml=out.xml False', '--cache-clear False', '--markers False', '--fixtures False', '-o log_file=x.log False', '--log-file=x.log False', '--help False',
       'conftest pytest_configure False', 'conftest pytest_sessionstart False', 'conftest pytest_report_header (called after go) True',
-      'cache fresh True', 'after another run wrote lastfailed False',
+      'cache fresh True', 'after another run wrote nodeids False', 'after another run rewrote the same nodeids True',
     ]);
   });
 
@@ -299,6 +302,16 @@ print("after another run wrote lastfailed", hw.unchanged(stamps))
       assert.equal(again.exitCode, cold.status);
       assert.equal(again.output.replace(/\d+\.\d+s/g, 'T'), cold.stdout.replace(/\d+\.\d+s/g, 'T'));
       assert.match(again.output, /2 passed/);
+
+      // Two requests in turn: each run rewrites the cache's nodeids (with the same ids), which
+      // must not spoil the other's prime.
+      const a = ['-q', 'tests/test_flag.py::test_other'];
+      const b = ['-q', 'tests/test_flag.py::test_flag'];
+      await run(a);
+      await run(b);
+      await waitFor(async () => (await primes()) >= 2, 10000, 'both requests primed');
+      assert.equal((await run(a)).primed, true);
+      assert.equal((await run(b)).primed, true);
     } finally {
       daemon.close();
     }
