@@ -649,11 +649,11 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
             config.pluginmanager.register(pause, "heavy-primed-session")
     except BaseException:
         leave(0)  # the daemon drops what this fork wrote; the run forks afresh
-    if pause is None:
+    if pause is None:  # primed up to the parsed configuration
         wait_for_go(events, go_fd, answer_fd, lambda: unchanged(stamps))
         run_to_end(lambda: finish_main(config), streams)
 
-    def session() -> int:
+    def session() -> int:  # pytest's own session, holding at the pause until "go"
         try:
             return finish_main(config)
         finally:

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { connectDaemon } from '../../daemon/client';
+import { connectDaemon, type DaemonConnection } from '../../daemon/client';
 import { Methods, type TestResult } from '../../daemon/protocol';
 import { daemonPaths } from '../../daemon/server/paths';
 import { copyExample, HEAVY, heavyAsync, heavySync, junitOutcomes, python, stopDaemon, waitFor, writeFiles } from '../helpers/project';
@@ -48,6 +48,24 @@ def test_2_leaves_state_behind():
     os.environ["HEAVY_LEAK"] = "1"
     settings.leaked = True
 `;
+
+/** Durations are the only thing two runs of the same tests may differ in. */
+const maskDurations = (text: string) => text.replace(/\d+\.\d+s/g, 'T');
+
+/** One run requested from the daemon as the editor does, with its output (durations masked). */
+async function requestRun(daemon: DaemonConnection, root: string, args: string[]) {
+  let output = '';
+  const runId = `r${Math.random()}`;
+  const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
+  const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
+  sub.dispose();
+  return { ...result, output: maskDurations(output) };
+}
+
+const projectWarm = (daemon: DaemonConnection) =>
+  waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
+const primesReady = (daemon: DaemonConnection, n: number, what = `${n} primes`) =>
+  waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).primes >= n, 10000, what);
 
 describe('heavy test: the warm daemon', function () {
   this.timeout(120000);
@@ -148,18 +166,10 @@ describe('heavy test: the warm daemon', function () {
     });
     const daemon = (await connectDaemon(root, { start: true }))!;
     try {
-      const run = async (args: string[]) => {
-        let output = '';
-        const runId = `r${Math.random()}`;
-        const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
-        const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
-        sub.dispose();
-        // Durations are the only thing two runs may differ in.
-        return { ...result, output: output.replace(/\d+\.\d+s/g, 'T') };
-      };
+      const run = (args: string[]) => requestRun(daemon, root, args);
       const outcomes = (r: { results: TestResult[] }) => r.results.map((x) => `${x.nodeid} ${x.outcome}`);
-      await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
-      const primed = (n: number) => waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).primes >= n, 10000, `${n} primes`);
+      await projectWarm(daemon);
+      const primed = (n: number) => primesReady(daemon, n);
       const first = await run(['-rA', 'tests/test_outcomes.py']);
       await primed(1);
       const second = await run(['-rA', 'tests/test_outcomes.py']);
@@ -265,16 +275,8 @@ print("after another run rewrote the same nodeids", hw.same_contents(contents))
     });
     const daemon = (await connectDaemon(root, { start: true }))!;
     try {
-      const run = async (args: string[]) => {
-        let output = '';
-        const runId = `r${Math.random()}`;
-        const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
-        const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
-        sub.dispose();
-        return { ...result, output };
-      };
-      const primes = async () => (await daemon.connection.sendRequest(Methods.status)).primes;
-      await waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
+      const run = (args: string[]) => requestRun(daemon, root, args);
+      await projectWarm(daemon);
 
       // A conftest.py with pytest_configure: primed only up to the parsed configuration, so
       // its hook runs once per run, never for a prime that waits (or is thrown away).
@@ -282,25 +284,25 @@ print("after another run rewrote the same nodeids", hw.same_contents(contents))
       const configured = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').length - 1 : 0);
       const before = configured(); // warming up collects once, as discovery does
       for (let i = 0; i < 3; i++) {
-        await waitFor(async () => i === 0 || (await primes()) >= 1, 10000, 'a prime');
+        if (i > 0) await primesReady(daemon, 1, 'a prime');
         const r = await run(['-q', 'tests/sub/test_deep.py']);
         assert.equal(r.exitCode, 0, r.output);
         assert.equal(r.primed, i > 0);
       }
-      await waitFor(async () => (await primes()) >= 1, 10000, 'a prime');
+      await primesReady(daemon, 1, 'a prime');
       assert.equal(configured() - before, 3);
 
       // --lf read the cache when its session was started ahead; a run in between rewrote it.
       fs.writeFileSync(path.join(root, 'flag'), '');
       assert.equal((await run(['-q', '--lf', 'tests/test_flag.py'])).exitCode, 1);
-      await waitFor(async () => (await primes()) >= 2, 10000, 'the --lf request primed');
+      await primesReady(daemon, 2, 'the --lf request primed');
       fs.rmSync(path.join(root, 'flag'));
       assert.equal((await run(['-q', 'tests/test_flag.py::test_flag'])).exitCode, 0);
       const again = await run(['-q', '--lf', 'tests/test_flag.py']);
       const cold = spawnSync(python(root), ['-m', 'pytest', '-q', '--lf', 'tests/test_flag.py'], { cwd: root, encoding: 'utf8' });
       assert.equal(again.primed, false);
       assert.equal(again.exitCode, cold.status);
-      assert.equal(again.output.replace(/\d+\.\d+s/g, 'T'), cold.stdout.replace(/\d+\.\d+s/g, 'T'));
+      assert.equal(again.output, maskDurations(cold.stdout));
       assert.match(again.output, /2 passed/);
 
       // Two requests in turn: each run rewrites the cache's nodeids (with the same ids), which
@@ -309,7 +311,7 @@ print("after another run rewrote the same nodeids", hw.same_contents(contents))
       const b = ['-q', 'tests/test_flag.py::test_flag'];
       await run(a);
       await run(b);
-      await waitFor(async () => (await primes()) >= 2, 10000, 'both requests primed');
+      await primesReady(daemon, 2, 'both requests primed');
       assert.equal((await run(a)).primed, true);
       assert.equal((await run(b)).primed, true);
     } finally {
