@@ -42,6 +42,11 @@ export interface RunParams {
   timeout?: number;
   /** False when this request will not come again unchanged (heavy watch runs after each save): do not prime it. */
   repeatable?: boolean;
+  /**
+   * Absolute test files: collect only these, inside the selection `args` already make
+   * (paths, --ignore, -k, -m, testpaths). heavy watch re-runs use it.
+   */
+  onlyFiles?: string[];
 }
 
 export interface RunResult {
@@ -56,6 +61,10 @@ export interface RunResult {
   retried?: boolean;
   /** True when pytest's configuration was parsed ahead, for a request identical to this one. */
   primed?: boolean;
+  /** Test file (absolute) → the project source files its collection and tests imported (sys.modules), for dynamic imports the static graph misses. */
+  imports?: Record<string, string[]>;
+  /** Which warm level the run was forked from ('cold' when no warm level matched its environment). */
+  level?: 'project' | 'third-party' | 'pytest' | 'cold';
 }
 
 export interface DiscoverResult {
@@ -84,9 +93,23 @@ export interface DaemonStatus {
   debugged: boolean;
   workerPid?: number;
   lastRebuild?: { at: string; seconds: number; reason: string };
-  memory: { nodeRssBytes: number; workerRssBytes?: number };
+  memory: { nodeRssBytes: number; workerRssBytes?: number; warmPrivateBytes?: number };
+  /** Warm contexts: environments (and working folders) warm levels were built for, most recently used first. */
+  contexts?: WarmContextStatus[];
   /** `primed`: runs whose pytest configuration was parsed ahead of the request. */
   runs: { active: number; queued: number; total: number; primed: number };
+}
+
+export interface WarmContextStatus {
+  id: string;
+  /** 'third-party' (level 1 only) or 'project' (levels 1 and 2). */
+  levels: 'third-party' | 'project' | 'building';
+  /** The environment variables its imports read, by name ('*' when they listed the whole environment). */
+  reads: string[];
+  cwd: string;
+  runs: number;
+  lastUsed: string;
+  privateBytes?: number;
 }
 
 export interface FilesChanged {
