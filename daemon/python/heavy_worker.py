@@ -246,6 +246,7 @@ class Reporter:
         self.sock = sock
         self.compare: dict[str, tuple[str, str, str]] = {}
         self.current: str | None = None
+        self.imports: ImportLog | None = None
 
     def emit(self, message: dict) -> None:
         try:
@@ -308,6 +309,123 @@ class Reporter:
 
     def pytest_runtest_logfinish(self, nodeid, location):
         self.emit({"t": "finish", "nodeid": nodeid})
+
+    def pytest_sessionfinish(self, session):
+        if self.imports is not None:
+            self.emit({"t": "imports", "imports": self.imports.files()})
+
+
+class ImportLog:
+    """What each test file's collection and tests import, including imports made at run time.
+
+    heavy watch and continuous runs re-run a test file when a module it imports changes. A
+    module loaded with importlib.import_module() (or an import inside a fixture) is not in
+    the static import graph; recording the import requests made while each file is
+    collected or its tests run fills that gap.
+    """
+
+    def __init__(self):
+        import builtins
+        import importlib
+
+        self.current: str | None = None
+        self.rootpath = ROOT
+        self.names: dict[str, set[str]] = {}
+        original_import = builtins.__import__
+        original_import_module = importlib.import_module
+        log = self
+
+        def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+            module = original_import(name, globals, locals, fromlist, level)
+            if log.current is not None:
+                log.note(getattr(module, "__name__", name) if level else name, fromlist)
+            return module
+
+        def import_module(name, package=None):
+            module = original_import_module(name, package)
+            if log.current is not None:
+                log.note(module.__name__, ())
+            return module
+
+        builtins.__import__ = __import__
+        importlib.import_module = import_module
+
+    def note(self, name: str, fromlist) -> None:
+        names = self.names.setdefault(self.current, set())
+        names.add(name)
+        for sub in fromlist or ():
+            if isinstance(sub, str) and sub != "*":
+                names.add(f"{name}.{sub}")
+
+    def pytest_collectstart(self, collector):
+        path = getattr(collector, "path", None)
+        if path is not None and str(path).endswith(".py"):
+            self.current = str(path)
+
+    def pytest_collectreport(self, report):
+        self.current = None
+
+    def pytest_configure(self, config):
+        self.rootpath = str(config.rootpath)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        # Called before the test's fixtures are set up; node ids start with the file, relative to the rootdir.
+        self.current = os.path.join(self.rootpath, nodeid.split("::")[0])
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.current = None
+
+    def files(self) -> dict[str, list[str]]:
+        out = {}
+        for test_file, names in self.names.items():
+            found = set()
+            for name in names:
+                # A name's parent packages are imported with it.
+                parts = name.split(".")
+                for i in range(1, len(parts) + 1):
+                    mod = sys.modules.get(".".join(parts[:i]))
+                    path = getattr(mod, "__file__", None)
+                    if path and path.endswith(".py") and not is_third_party(mod):
+                        found.add(os.path.abspath(path))
+            found.discard(os.path.abspath(test_file))
+            if found:
+                out[os.path.abspath(test_file)] = sorted(found)
+        return out
+
+
+class OnlyFiles:
+    """Collects only the given test files, inside whatever selection the arguments make.
+
+    heavy watch re-runs pass the user's own arguments (paths, --ignore, -k, -m, testpaths)
+    plus this, so a re-run never leaves the user's selection.
+    """
+
+    def __init__(self, files: list[str]):
+        self.files = {os.path.realpath(f) for f in files}
+
+    def pytest_ignore_collect(self, collection_path, config):
+        path = str(collection_path)
+        if not path.endswith(".py") or os.path.basename(path) in ("conftest.py", "__init__.py"):
+            return None
+        return True if os.path.realpath(path) not in self.files else None
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        # Files named on the command line are collected without asking pytest_ignore_collect.
+        keep = [item for item in items if os.path.realpath(str(item.path)) in self.files]
+        if len(keep) != len(items):
+            items[:] = keep
+
+
+def run_plugins(events, run: dict) -> list:
+    """The plugins every run gets: results to the daemon, what it imported, and an optional file filter."""
+    reporter = Reporter(events)
+    plugins = [reporter]
+    if run.get("imports"):
+        reporter.imports = ImportLog()
+        plugins.append(reporter.imports)
+    if run.get("onlyFiles") is not None:
+        plugins.append(OnlyFiles(run["onlyFiles"]))
+    return plugins
 
 
 def safe_repr(value) -> str:
@@ -405,7 +523,7 @@ def run_child(socket_path: str, run: dict) -> None:
 
     def body() -> int:
         streams[:], args = enter_run(socket_path, {"id": run["id"]}, run)
-        plugins = [Reporter(streams[1])]
+        plugins = run_plugins(streams[1], run)
         # The heap stays frozen: pytest's gc.collect() calls then only walk what this run made.
         profile_to = os.environ.get("HEAVY_PROFILE_RUN")
         if not profile_to:
@@ -640,7 +758,7 @@ def prime_child(socket_path: str, prime: dict, go_fd: int, answer_fd: int) -> No
         events = streams[1]
         if not primable(args):
             raise RuntimeError("not primable")
-        config = prepare_config(args, [Reporter(events)])
+        config = prepare_config(args, run_plugins(events, prime))
         stamps = inputs_of(config)
         pause = None
         if session_primable(config):

@@ -7,6 +7,9 @@ export interface RunBody {
   color: boolean;
   cwd?: string;
   env?: Record<string, string>;
+  /** Report what each test file imported (RunResult.imports). */
+  imports?: boolean;
+  onlyFiles?: string[];
 }
 
 /** The part of a run a prime's streams feed once it is confirmed. */

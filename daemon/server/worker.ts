@@ -31,6 +31,7 @@ interface ActiveRun {
   items?: TestItem[];
   running?: string;
   runningSince?: number;
+  imports?: Record<string, string[]>;
   exited?: { code?: number; signal?: string };
   streams: Set<net.Socket>;
   started: number;
@@ -434,6 +435,9 @@ export class Worker {
         run.exited ??= { code: event.code };
         this.maybeFinish(run);
         break;
+      case 'imports':
+        run.imports = event.imports;
+        break;
       case 'result': {
         const { t: _t, ...result } = event;
         run.results.push(result);
@@ -462,7 +466,7 @@ export class Worker {
       run.sink.output(`\nheavy: ${nodeid ?? 'the run'}: ${reason}\n`);
       exitCode = run.exited.code === 0 || run.exited.code === undefined || run.timedOut ? 1 : exitCode;
     }
-    run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items });
+    run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items, imports: run.imports });
     if (!this.debugged && run.params.repeatable !== false) this.primes.remember(run.body);
   }
 
@@ -472,7 +476,7 @@ export class Worker {
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
     await this.awaitLevel2();
     const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
-    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env };
+    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env, imports: true, ...(params.onlyFiles ? { onlyFiles: params.onlyFiles } : {}) };
     await this.primes.settledFor(body);
     return new Promise((resolve) => {
       const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
