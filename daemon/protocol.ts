@@ -133,6 +133,19 @@ export interface TimeStatus {
   warnings: string[];
 }
 
+/** What the status bar needs, pushed by the daemon's tracker whenever it changes. */
+export interface TimeSnapshot {
+  status: TimeStatus;
+  /** Why it was sent: a block opened, grew or closed, tracking paused, resumed or started, time was cemented. */
+  reason: 'started' | 'opened' | 'grew' | 'closed' | 'paused' | 'resumed' | 'cemented' | 'changed' | 'asked';
+  /** When the daemon took it (ISO 8601): the open block's time runs on from here. */
+  at: string;
+  /** While a block is open, today's time grows with the clock until this moment (last activity plus padding). */
+  growsUntil?: string;
+  /** Start of the oldest time not yet cemented (ISO 8601), if any. */
+  uncementedSince?: string;
+}
+
 export const Methods = {
   runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
   cancelRun: new NotificationType<{ runId: string; force?: boolean }>('heavy/cancelRun'),
@@ -150,6 +163,10 @@ export const Methods = {
   testResult: new NotificationType<{ runId: string; result: TestResult }>('heavy/testResult'),
   /** Daemon → client: project files changed; `affected` are the test files that can see it. */
   changed: new NotificationType<FilesChanged>('heavy/changed'),
+  /** The time tracker's state for the status bar; null when this project does not track time. */
+  timeSnapshot: new RequestType0<TimeSnapshot | null, void>('heavy/timeSnapshot'),
+  /** Daemon → client: a time block opened, grew or closed, or tracking paused, resumed or was cemented. */
+  timeChanged: new NotificationType<TimeSnapshot>('heavy/timeChanged'),
   /** Daemon → client: the daemon says something worth showing (rebuilds, crashes). */
   log: new NotificationType<{ message: string }>('heavy/log'),
 } as const;

@@ -5,6 +5,8 @@ import { watchProject } from '../server/watch';
 import { blockOptions } from '../time/blocks';
 import { cement, importPtyme, resolveUser, timePaths, TimeError } from '../time/store';
 import { pause, resume, timeStatus, Tracker, trackerPid } from '../time/tracker';
+import { renderReportHtml } from '../time/reportHtml';
+import { loadReport } from '../time/reportLoad';
 import { verifyLedgers } from '../time/verify';
 import { startWitness, witnessPublicKeyLine } from '../time/witness';
 import { parseArgs, rootOf, UsageError } from './args';
@@ -30,13 +32,14 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   if (verb === 'witness') return witness(rest);
   if (verb === 'import-ptyme') return importCommand(rest);
-  const { values, flags, positional } = parseArgs(rest, { values: ['--root', '--user', '--since'], flags: ['--json'] });
+  const { values, flags, positional } = parseArgs(rest, { values: ['--root', '--user', '--since', '--html'], flags: ['--json'] });
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const root = rootOf(values);
   const config = readPyProject(root).heavy.time;
   const json = flags.has('--json');
   const out = (text: string) => process.stdout.write(text + '\n');
   if (verb === 'verify') return verify(root, json, out);
+  if (verb === 'report' && values['--html'] !== undefined) return reportHtml(root, config, values['--since'], values['--html'], out);
   if (verb === 'report') return report(root, values['--since'], json, out);
   const user = resolveUser(root, values['--user'], config?.user);
   switch (verb) {
@@ -175,5 +178,16 @@ function report(root: string, since: string | undefined, json: boolean, out: (t:
     for (const [branch, s] of Object.entries(t.branches)) out(`  branch ${branch}: ${hms(s)}`);
   }
   if (!Object.keys(totals).length) out('no cemented time yet');
+  return 0;
+}
+
+/** The editor's report webview, as one self-contained file for people outside VS Code. */
+function reportHtml(root: string, config: HeavyConfig['time'], since: string | undefined, file: string, out: (t: string) => void): number {
+  const from = since ? Date.parse(since) : undefined;
+  if (since && Number.isNaN(from)) throw new UsageError(`--since ${since} is not a date (use YYYY-MM-DD)`);
+  if (!file) throw new UsageError('--html needs a file name, e.g. heavy time report --html report.html');
+  const target = path.resolve(file);
+  fs.writeFileSync(target, renderReportHtml(loadReport(root, config, { since: from }), { title: `Time report: ${path.basename(root)}` }));
+  out(`wrote the time report to ${target}`);
   return 0;
 }

@@ -9,6 +9,7 @@ import { detectProject, type ProjectInfo } from '../project/detect';
 import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
 import { affectedTests, buildImportGraph, updateImportGraph, type ImportGraph } from '../tests/importGraph';
 import { resolveUser } from '../time/store';
+import { LiveTimeStatus } from '../time/liveStatus';
 import { timeStatus, Tracker } from '../time/tracker';
 import { connectSocket } from '../util/socket';
 import { acquireLock, releaseLock } from './lock';
@@ -60,6 +61,8 @@ export class Daemon {
   private sitePackagesStamp?: number;
   private logStream?: fs.WriteStream;
   private tracker?: Tracker;
+  /** Pushes the tracker's state to every client when a block opens, grows or closes. */
+  private liveTime?: LiveTimeStatus;
   /** Runs cancelled while they waited in the queue. */
   private cancelled = new Set<string>();
 
@@ -117,6 +120,10 @@ export class Daemon {
       const tracker = new Tracker(this.root, resolveUser(this.root, undefined, config.user), config);
       tracker.start();
       this.tracker = tracker;
+      this.liveTime = new LiveTimeStatus(this.root, tracker.user, config, (snapshot) => {
+        for (const client of this.clients) notify(client, Methods.timeChanged, snapshot);
+      });
+      this.liveTime.start();
       this.log(`tracking time for ${tracker.user}`);
     } catch (err) {
       this.log(`not tracking time: ${(err as Error).message}`);
@@ -257,6 +264,7 @@ export class Daemon {
       const t = this.tracker;
       return t ? timeStatus(this.root, t.user, this.project?.config.time) : null;
     });
+    connection.onRequest(Methods.timeSnapshot, () => this.liveTime?.snapshot() ?? null);
     connection.onRequest(Methods.shutdown, () => {
       setTimeout(() => void this.stop().then(() => process.exit(0)), 10);
     });
@@ -363,6 +371,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.log('daemon stopping');
     await this.watcher?.close();
+    this.liveTime?.stop();
     this.tracker?.stop();
     await this.worker?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadOrCreateKey } from './keys';
+import { TimeError } from './timeError';
 import { after, toBlocks, type Activity, type BlockOptions } from './blocks';
 import type { CoSignature, Witnessed } from './witness';
 import { keyId, lineHash, parsePublicKeys, publicKeyLine, recordLine, signRecord, LEDGER_VERSION, type LedgerRecord } from './ledger';
@@ -11,7 +12,8 @@ import { isAlive } from '../util/process';
 // Files on disk: the running log (local, ignored), the ledger and public keys (committed),
 // the private key (the user's config folder, never the repository).
 
-export class TimeError extends Error {}
+export { TimeError } from './timeError';
+export { loadOrCreateKey, privateKeyFile } from './keys';
 
 export interface TimePaths {
   dir: string;
@@ -50,30 +52,6 @@ export function resolveUser(root: string, flag: string | undefined, configured: 
     throw new TimeError(`the user "${user}" (from ${source}) cannot be a file name: use letters, digits, ".", "_" and "-" (at most 64)`);
   }
   return user;
-}
-
-/** The private key lives with the user's configuration, never in the repository. */
-export function privateKeyFile(user: string): string {
-  const base = process.env.HEAVY_CONFIG_DIR ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'heavy');
-  return path.join(base, 'keys', `${user}.ed25519.pem`);
-}
-
-export function loadOrCreateKey(user: string): { privateKey: KeyObject; publicKey: KeyObject; id: string } {
-  const file = privateKeyFile(user);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    try {
-      fs.writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  const mode = fs.statSync(file).mode & 0o777;
-  if (mode & 0o077) throw new TimeError(`${file} is readable by others (mode ${mode.toString(8)}); run chmod 600 ${file}`);
-  const privateKey = createPrivateKey(fs.readFileSync(file));
-  const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, id: keyId(publicKey) };
 }
 
 export function ensureGitignore(root: string): void {

@@ -1,7 +1,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import * as http from 'node:http';
 import { canonical, keyId, publicKeyLine } from './ledger';
-import { loadOrCreateKey } from './store';
+import { loadOrCreateKey } from './keys';
 
 // The witness: a small HTTP server with its own key and clock. Trackers send the hash of
 // each activity and get back a co-signature over (hash, witness time). Cemented records

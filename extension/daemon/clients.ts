@@ -11,8 +11,30 @@ import { daemonPaths } from '../../daemon/server/paths';
  */
 export class DaemonClients implements vscode.Disposable {
   private clients = new Map<string, Promise<LanguageClient>>();
+  private readonly connected = new vscode.EventEmitter<{ folder: vscode.WorkspaceFolder; client: LanguageClient }>();
+  private readonly disconnected = new vscode.EventEmitter<vscode.WorkspaceFolder>();
+  /** A connection to a folder's daemon is up: subscribe to its notifications here (each new connection fires again). */
+  readonly onDidConnect = this.connected.event;
+  /** The folder's daemon went away (stopped, killed or restarted). */
+  readonly onDidDisconnect = this.disconnected.event;
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  /** The folder's connection if one is open or opening; never starts a daemon. */
+  peek(folder: vscode.WorkspaceFolder): Promise<LanguageClient> | undefined {
+    return this.clients.get(folder.uri.toString());
+  }
+
+  /** Forgets (and stops) the folder's connection, e.g. before stopping its daemon. */
+  async drop(folder: vscode.WorkspaceFolder): Promise<void> {
+    const key = folder.uri.toString();
+    const client = this.clients.get(key);
+    this.clients.delete(key);
+    if (client) {
+      await client.then((c) => c.stop(), () => {});
+      this.disconnected.fire(folder);
+    }
+  }
 
   /** Makes sure the folder's daemon runs; returns the socket its Python side attaches to. */
   async ensureDaemon(folder: vscode.WorkspaceFolder): Promise<{ workerSocket: string; started: boolean }> {
@@ -55,17 +77,21 @@ export class DaemonClients implements vscode.Disposable {
         // A daemon that was stopped or killed is started again on the next request.
         closed: () => {
           this.clients.delete(folder.uri.toString());
+          this.disconnected.fire(folder);
           return { action: CloseAction.DoNotRestart, handled: true };
         },
       },
     });
     client.onNotification(Methods.log, ({ message }) => this.log.appendLine(`[daemon] ${message}`));
     await client.start();
+    this.connected.fire({ folder, client });
     return client;
   }
 
   dispose(): void {
     for (const client of this.clients.values()) void client.then((c) => c.stop(), () => {});
     this.clients.clear();
+    this.connected.dispose();
+    this.disconnected.dispose();
   }
 }

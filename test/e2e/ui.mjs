@@ -1,10 +1,13 @@
 // End-to-end UI test: installs the packaged .vsix into a real VS Code (server + Chromium),
 // opens the example project with no launch.json and, like a user, runs
 // "Debug: Select and Start Debugging" from the command palette. The Heavy Dev profiles
-// must be listed, and the extension must have activated without errors.
+// must be listed, and the extension must have activated without errors. Then, with time
+// tracking on: the palette lists the Heavy commands, Cement Time shows its message, the
+// status-bar item opens its menu and the time report webview draws its chart.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installServer, makeWorkspace, openBrowser, repoRoot, startServer, withTimeout } from '../vscode/server.mjs';
 
@@ -18,7 +21,8 @@ if (!existsSync(vsix) || process.env.HEAVY_REPACKAGE !== '0') {
 }
 const serverDir = installServer();
 const workspace = makeWorkspace('ui');
-const server = await startServer({ serverDir });
+appendFileSync(join(workspace, 'pyproject.toml'), '\n[tool.heavy.time]\nenabled = true\nuser = "ada"\n');
+const server = await startServer({ serverDir, env: { HEAVY_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'heavy-ui-config-')) } });
 let browser;
 let page;
 try {
@@ -66,7 +70,55 @@ try {
     await page.screenshot({ path: join(shots, 'ui-heavy-profiles.png') });
     assert.deepEqual(labels, PROFILES, `the picker lists each profile once, in order; it shows: ${labels.join(' | ')}`);
     await page.keyboard.press('Escape');
-  })(), 180000, 'the UI test');
+
+    // The palette lists the Heavy commands, Cement Time among them.
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.fill('>Heavy: ');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Heavy: Cement Time' }).first().waitFor({ timeout: 20000 });
+    const heavyRows = await page.locator('.quick-input-list .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    await page.screenshot({ path: join(shots, 'ui-palette-heavy-commands.png') });
+    for (const title of ['Cement Time', 'Show Time Report', 'Verify Time Logs', 'Pave DB', 'Create and Test Migrations', 'Check Migrations', 'Show Daemon Status']) {
+      assert.ok(heavyRows.some((l) => l?.includes(`Heavy: ${title}`)), `the palette lists Heavy: ${title}: ${heavyRows.join(' | ')}`);
+    }
+    await page.keyboard.press('Escape');
+
+    // The status-bar item: there, then live once the daemon answers.
+    const item = page.locator('[id="heavy-dev.heavy-dev.heavy.time"]');
+    await item.waitFor({ timeout: 20000 });
+    await page.waitForFunction(() => /\dh \d\dm/.test(document.getElementById('heavy-dev.heavy-dev.heavy.time')?.textContent ?? ''), null, { timeout: 90000 });
+    // Some work to cement: a saved file is activity.
+    appendFileSync(join(workspace, 'app', 'logic.py'), '\n# a change made during the UI test\n');
+    await page.waitForFunction(() => document.querySelector('[id="heavy-dev.heavy-dev.heavy.time"] .codicon-pulse'), null, { timeout: 30000 });
+    await page.screenshot({ path: join(shots, 'ui-status-bar-time.png') });
+
+    // Cement Time from the palette shows its message.
+    await page.keyboard.press('F1');
+    await input.fill('>Heavy: Cement Time');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Heavy: Cement Time' }).first().click();
+    const toast = page.locator('.notification-toast', { hasText: /Cemented \d+ blocks?, .*into \.heavy\/time\/ada\.jsonl/ });
+    await toast.waitFor({ timeout: 20000 });
+    assert.ok(await toast.locator('.monaco-button', { hasText: 'Open' }).count(), 'the message has Open');
+    assert.ok(await toast.locator('.monaco-button', { hasText: 'Verify' }).count(), 'the message has Verify');
+    await page.screenshot({ path: join(shots, 'ui-cement-time.png') });
+
+    // Clicking the status-bar item opens its menu.
+    await item.click();
+    const menu = page.locator('.quick-input-list .monaco-list-row');
+    await menu.filter({ hasText: 'Cement Time' }).first().waitFor({ timeout: 10000 });
+    const choices = await menu.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    await page.screenshot({ path: join(shots, 'ui-status-bar-menu.png') });
+    for (const c of ['Cement Time', 'Show Time Report', 'Pause Time Tracking', 'Verify Time Logs']) {
+      assert.ok(choices.some((l) => l?.includes(c)), `the menu offers ${c}: ${choices.join(' | ')}`);
+    }
+
+    // Show Time Report from that menu: the webview draws the chart.
+    await menu.filter({ hasText: 'Show Time Report' }).first().click();
+    const report = page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+    await report.locator('svg.chart rect.bar').first().waitFor({ timeout: 30000 });
+    assert.ok(await report.locator('svg.chart rect.bar').count() >= 1, 'the chart has bars');
+    await page.screenshot({ path: join(shots, 'ui-time-report.png') });
+  })(), 300000, 'the UI test');
 
   const activationErrors = consoleErrors.filter((e) => /heavy-dev/i.test(e));
   assert.deepEqual(activationErrors, [], 'no errors from Heavy Dev in the window');
@@ -74,6 +126,7 @@ try {
   assert.match(hostLog, /ExtensionService#_doActivateExtension heavy-dev\.heavy-dev/, 'the installed extension activated');
   assert.doesNotMatch(hostLog, /Activating extension heavy-dev\.heavy-dev failed/);
   console.log(`e2e UI: the .vsix installed, activated and its ${PROFILES.length} profiles are listed in "Debug: Select and Start Debugging"`);
+  console.log('e2e UI: the palette lists the Heavy commands, Cement Time shows its message, the status-bar item opens its menu, the report draws its chart');
 } catch (err) {
   await page?.screenshot({ path: join(shots, 'ui-failure.png') }).catch(() => {});
   console.error(`e2e UI test failed: ${err.stack ?? err}`);
@@ -82,4 +135,8 @@ try {
 } finally {
   await browser?.close();
   await server.stop();
+  // The status bar started the workspace's daemon; it outlives the window by design.
+  try {
+    execFileSync(process.execPath, [join(repoRoot, 'dist', 'heavy.js'), 'daemon', 'stop', '--root', workspace], { stdio: 'ignore' });
+  } catch { /* none running */ }
 }

@@ -3,7 +3,7 @@
 // HEAVY_VSCODE_LAUNCHER=server (default; works offline): the VS Code server from code-server in Chromium.
 // HEAVY_VSCODE_LAUNCHER=electron: desktop VS Code through @vscode/test-electron (needs a download).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installServer, makeWorkspace, openBrowser, repoRoot, startServer, withTimeout } from './server.mjs';
@@ -67,8 +67,12 @@ async function viaElectron(suite, workspace, env) {
 let ok = true;
 for (const suite of SUITES) {
   const workspace = makeWorkspace(suite.name);
-  const results = join(mkdtempSync(join(tmpdir(), 'heavy-results-')), 'results.json');
-  const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace };
+  // Time tracking on from the first moment, as for a user who turned it on: the status bar
+  // must appear within a second of activation. Keys go to a throwaway config folder.
+  appendFileSync(join(workspace, 'pyproject.toml'), '\n[tool.heavy.time]\nenabled = true\nuser = "ada"\n');
+  const tmp = mkdtempSync(join(tmpdir(), 'heavy-results-'));
+  const results = join(tmp, 'results.json');
+  const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace, HEAVY_CONFIG_DIR: join(tmp, 'config') };
   try {
     await (launcher === 'electron' ? viaElectron(suite, workspace, env) : viaServer(suite, workspace, results, env));
   } catch (err) {
@@ -85,6 +89,7 @@ for (const suite of SUITES) {
     console.log(`  ${t.state === 'passed' ? 'ok  ' : 'FAIL'} ${t.title} (${t.duration ?? 0} ms)`);
     if (t.error) console.log(`       ${t.error.replace(/\n/g, '\n       ')}`);
   }
+  for (const m of report.measurements ?? []) console.log(`  measured: ${m}`);
   console.log(`integration ${suite.name} (${launcher}, VS Code ${report.vscodeVersion}, ${suite.trusted ? 'trusted' : 'Restricted Mode'}): ${report.passed} passed, ${report.failed} failed`);
   ok &&= report.failed === 0 && report.passed > 0;
 }

@@ -41,3 +41,15 @@ describe('Restricted Mode', () => {
     assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, 'dev.db')));
   });
 });
+
+describe('Restricted Mode: the palette', () => {
+  it('refuses Heavy commands with the reason and changes nothing', async () => {
+    const folder = vscode.workspace.workspaceFolders![0];
+    await vscode.extensions.getExtension('heavy-dev.heavy-dev')!.activate();
+    for (const id of ['heavy.cementTime', 'heavy.paveDb', 'heavy.startTestDaemon', 'heavy.enableTimeTracking', 'heavy.verifyTimeLogs']) {
+      assert.equal(await vscode.commands.executeCommand(id), undefined, `${id} does nothing`);
+    }
+    assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, '.heavy')), 'no time log was written');
+    assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, 'dev.db')), 'no database was paved');
+  });
+});

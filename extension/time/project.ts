@@ -1,0 +1,39 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parsePyProject, readPyProject, type HeavyConfig } from '../../daemon/project/config';
+import { resolveUser, timePaths, type TimePaths } from '../../daemon/time/store';
+
+export interface TimeProject {
+  root: string;
+  config: HeavyConfig['time'];
+  user: string;
+  paths: TimePaths;
+}
+
+/** The project's time settings and user, read as the CLI reads them; problems are shown, not thrown. */
+export function timeProject(folder: vscode.WorkspaceFolder): TimeProject | undefined {
+  const root = folder.uri.fsPath;
+  try {
+    const config = readPyProject(root).heavy.time;
+    const user = resolveUser(root, undefined, config?.user);
+    return { root, config, user, paths: timePaths(root, user) };
+  } catch (err) {
+    const file = (err as { file?: string }).file;
+    const open = 'Open pyproject.toml';
+    void vscode.window.showErrorMessage(`Heavy Dev: ${(err as Error).message}`, ...(file ? [open] : [])).then((choice) => {
+      if (choice === open) void vscode.window.showTextDocument(vscode.Uri.file(file!));
+    });
+    return undefined;
+  }
+}
+
+/** Whether pyproject.toml turns tracking on; read directly (no daemon, no scan), for the status bar's first paint. */
+export async function trackingEnabled(folder: vscode.WorkspaceFolder): Promise<boolean> {
+  try {
+    const text = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(path.join(folder.uri.fsPath, 'pyproject.toml')))).toString('utf8');
+    if (!/tool\.heavy\.time/.test(text)) return false;
+    return parsePyProject(text, 'pyproject.toml').heavy.time?.enabled === true;
+  } catch {
+    return false;
+  }
+}
