@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import * as configHelp from './configHelp/diagnostics';
 import * as daemon from './daemon/commands';
 import { DaemonClients } from './daemon/clients';
 import * as db from './db/register';
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): HeavyApi {
     time: time.register(context, clients, started),
   };
   db.register(context);
+  configHelp.register(context);
   daemon.register(context, clients);
   return { ...api, activationMs: performance.now() - started };
 }

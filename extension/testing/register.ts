@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type TestItem as DaemonItem, type TestResult } from '../../daemon/protocol';
+import { Methods, type FilesChanged, type TestItem as DaemonItem, type TestResult } from '../../daemon/protocol';
 import type { DaemonClients } from '../daemon/clients';
 import { requireTrust } from '../trust';
 import { pytestArgsFor, splitNodeId } from './nodeIds';
@@ -15,6 +15,8 @@ export interface TestingApi {
   lastResults: Map<string, TestResult>;
   runProfile: vscode.TestRunProfile;
   debugProfile: vscode.TestRunProfile;
+  /** A change was rediscovered and handed to continuous runs, with the test files it affects. */
+  onDidRerun: vscode.Event<{ folder: vscode.WorkspaceFolder; affected: FilesChanged['affected'] }>;
 }
 
 // Uri.toString() percent-encodes '#', so the first one separates the folder from the node id.
@@ -26,6 +28,9 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
   const lastResults = new Map<string, TestResult>();
   const byNodeId = new Map<string, vscode.TestItem>();
   const watching = new Set<string>();
+  /** After a change's rediscovery: continuous runs re-run what it affects, on the fresh items. */
+  const changed = new vscode.EventEmitter<{ folder: vscode.WorkspaceFolder; affected: FilesChanged['affected'] }>();
+  context.subscriptions.push(changed);
 
   const folders = () => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
   const itemId = (folder: vscode.WorkspaceFolder, nodeid: string) => `${folder.uri.toString()}${ID_SEP}${nodeid}`;
@@ -88,10 +93,22 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     if (watching.has(key)) return;
     watching.add(key);
     let timer: NodeJS.Timeout | undefined;
+    // Saves that come in a burst are one change: their affected test files add up.
+    let affected: Set<string> | 'all' | undefined;
+    let rediscover = false;
     context.subscriptions.push(client.onNotification(Methods.changed, (change) => {
-      if (!change.files.some((f) => f.endsWith('.py') || /pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini$/.test(f))) return;
+      affected = affected === 'all' || change.affected === 'all' ? 'all' : new Set([...(affected ?? []), ...change.affected]);
+      rediscover ||= change.files.some((f) => f.endsWith('.py') || /pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini$/.test(f));
       clearTimeout(timer);
-      timer = setTimeout(() => void discover(folder, true).catch((err) => log.appendLine(`test discovery failed: ${err}`)), 400);
+      timer = setTimeout(() => {
+        const batch = affected === 'all' ? 'all' : [...(affected ?? [])];
+        const again = rediscover;
+        affected = undefined;
+        rediscover = false;
+        void (again ? discover(folder, true) : Promise.resolve())
+          .catch((err) => log.appendLine(`test discovery failed: ${err}`))
+          .then(() => { if (batch === 'all' || batch.length) changed.fire({ folder, affected: batch }); });
+      }, 400);
     }));
   }
 
@@ -123,8 +140,54 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     return out;
   }
 
+  /**
+   * Continuous run: until the user turns it off, each save re-runs the tests it affects (the
+   * daemon's import graph, conftest.py included: what `heavy watch` runs), inside the
+   * request's selection.
+   */
+  async function runContinuously(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> {
+    for (const f of folders()) await clients.get(f).then((c) => watchChanges(f, c), () => {});
+    let queue = Promise.resolve();
+    const subscription = changed.event(({ folder, affected }) => {
+      const items = affectedItems(folder, affected, request.include);
+      if (!items.length || token.isCancellationRequested) return;
+      // One after another: a second save while a run goes on waits for it.
+      queue = queue.then(() => runTests(new vscode.TestRunRequest(items, request.exclude, request.profile), token, false));
+    });
+    await new Promise<void>((resolve) => token.onCancellationRequested(() => resolve()));
+    subscription.dispose();
+  }
+
+  /** The items to re-run: affected test files, narrowed to the selection (a whole file, or the tests chosen in it). */
+  function affectedItems(folder: vscode.WorkspaceFolder, affected: FilesChanged['affected'], include: readonly vscode.TestItem[] | undefined): vscode.TestItem[] {
+    const files: vscode.TestItem[] = [];
+    if (affected === 'all') {
+      if (include) return [...include];
+      for (const [id, item] of byNodeId) if (id.startsWith(folder.uri.toString() + ID_SEP) && !item.parent) files.push(item);
+      controller.items.forEach((i) => { if (i.id === folder.uri.toString()) files.push(i); });
+      return files;
+    }
+    for (const file of affected) {
+      const rel = path.relative(folder.uri.fsPath, file).split(path.sep).join('/');
+      const item = byNodeId.get(itemId(folder, rel));
+      if (item) files.push(item);
+    }
+    if (!include) return files;
+    const within = (item: vscode.TestItem, ancestor: vscode.TestItem) => {
+      for (let p: vscode.TestItem | undefined = item; p; p = p.parent) if (p.id === ancestor.id) return true;
+      return false;
+    };
+    const out: vscode.TestItem[] = [];
+    for (const file of files) {
+      if (include.some((i) => within(file, i))) out.push(file);
+      else out.push(...include.filter((i) => within(i, file)));
+    }
+    return out;
+  }
+
   async function runTests(request: vscode.TestRunRequest, token: vscode.CancellationToken, debug: boolean): Promise<void> {
     if (!requireTrust()) return;
+    if (request.continuous && !debug) return runContinuously(request, token);
     const run = controller.createTestRun(request);
     try {
       const selected: vscode.TestItem[] = [];
@@ -225,7 +288,7 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     }
   }
 
-  const runProfile = controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (req, token) => runTests(req, token, false), true);
+  const runProfile = controller.createRunProfile('Run', vscode.TestRunProfileKind.Run, (req, token) => runTests(req, token, false), true, undefined, true);
   const debugProfile = controller.createRunProfile('Debug', vscode.TestRunProfileKind.Debug, (req, token) => runTests(req, token, true), true);
-  return { controller, refresh, lastResults, runProfile, debugProfile };
+  return { controller, refresh, lastResults, runProfile, debugProfile, onDidRerun: changed.event };
 }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parsePyProject, readPyProject, type HeavyConfig } from '../../daemon/project/config';
@@ -27,10 +28,13 @@ export function timeProject(folder: vscode.WorkspaceFolder): TimeProject | undef
   }
 }
 
-/** Whether pyproject.toml turns tracking on; read directly (no daemon, no scan), for the status bar's first paint. */
-export async function trackingEnabled(folder: vscode.WorkspaceFolder): Promise<boolean> {
+/**
+ * Whether pyproject.toml turns tracking on. Read directly and synchronously (no daemon, no
+ * scan, a millisecond or two), so the status bar can show itself during activation.
+ */
+export function trackingEnabled(folder: vscode.WorkspaceFolder): boolean {
   try {
-    const text = Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(path.join(folder.uri.fsPath, 'pyproject.toml')))).toString('utf8');
+    const text = fs.readFileSync(path.join(folder.uri.fsPath, 'pyproject.toml'), 'utf8');
     if (!/tool\.heavy\.time/.test(text)) return false;
     return parsePyProject(text, 'pyproject.toml').heavy.time?.enabled === true;
   } catch {

@@ -53,8 +53,8 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     vscode.workspace.onDidChangeTextDocument((e) => { if (e.contentChanges.length) beat(e.document.uri); }),
     vscode.window.onDidChangeTextEditorSelection((e) => beat(e.textEditor.document.uri)),
   );
-  // After activation returns: reading pyproject.toml is all it does before the daemon answers.
-  setImmediate(() => void statusBar.refresh());
+  // Reads pyproject.toml and shows the item now; the daemon is connected to without waiting.
+  void statusBar.refresh();
   return {
     status: async (folder) => (await clients.get(folder)).sendRequest(Methods.timeStatus),
     statusBar: () => statusBar.reading(),

@@ -65,23 +65,29 @@ export class TimeStatusBar implements vscode.Disposable {
     this.subscriptions.push(watcher, watcher.onDidChange(() => void this.refresh()), watcher.onDidCreate(() => void this.refresh()), watcher.onDidDelete(() => void this.refresh()));
   }
 
-  /** Finds the folder that tracks time and shows the item; called once activation is done. */
-  async refresh(): Promise<void> {
-    if (!vscode.workspace.isTrusted) return this.hide();
-    let found: vscode.WorkspaceFolder | undefined;
-    for (const f of (vscode.workspace.workspaceFolders ?? []).filter(isPythonProject)) {
-      if (await trackingEnabled(f)) {
-        found = f;
-        break;
-      }
+  /**
+   * Finds the folder that tracks time and shows the item at once (in its starting state until
+   * the daemon answers): this part is synchronous, so during activation the item is up before
+   * activate() returns. The daemon is connected to afterwards.
+   */
+  refresh(): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      this.hide();
+      return Promise.resolve();
     }
+    const found = (vscode.workspace.workspaceFolders ?? []).filter(isPythonProject).find(trackingEnabled);
     if (!found) {
       this.folder = undefined;
-      return this.hide();
+      this.hide();
+      return Promise.resolve();
     }
     const changedFolder = found !== this.folder;
     this.folder = found;
     if (changedFolder || !this.snapshot) this.render(startingView(this.mode()));
+    return this.connect(found);
+  }
+
+  private async connect(found: vscode.WorkspaceFolder): Promise<void> {
     try {
       // The daemon does the tracking; starting it is this feature's job once tracking is on.
       const client = await this.clients.get(found);

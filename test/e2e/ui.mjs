@@ -3,7 +3,8 @@
 // "Debug: Select and Start Debugging" from the command palette. The Heavy Dev profiles
 // must be listed, and the extension must have activated without errors. Then, with time
 // tracking on: the palette lists the Heavy commands, Cement Time shows its message, the
-// status-bar item opens its menu and the time report webview draws its chart.
+// status-bar item opens its menu, the time report webview draws its chart and the Testing
+// view offers continuous run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -118,6 +119,14 @@ try {
     await report.locator('svg.chart rect.bar').first().waitFor({ timeout: 30000 });
     assert.ok(await report.locator('svg.chart rect.bar').count() >= 1, 'the chart has bars');
     await page.screenshot({ path: join(shots, 'ui-time-report.png') });
+
+    // The Testing view offers continuous run (the Run profile supports it).
+    await page.keyboard.press('F1');
+    await input.fill('>View: Show Testing');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'View: Show Testing' }).first().click();
+    const toggle = page.locator('.pane-header .actions-container [aria-label*="Continuous Run"], .title-actions [aria-label*="Continuous Run"]').first();
+    await toggle.waitFor({ timeout: 60000 });
+    await page.screenshot({ path: join(shots, 'ui-testing-continuous-run.png') });
   })(), 300000, 'the UI test');
 
   const activationErrors = consoleErrors.filter((e) => /heavy-dev/i.test(e));
@@ -126,7 +135,7 @@ try {
   assert.match(hostLog, /ExtensionService#_doActivateExtension heavy-dev\.heavy-dev/, 'the installed extension activated');
   assert.doesNotMatch(hostLog, /Activating extension heavy-dev\.heavy-dev failed/);
   console.log(`e2e UI: the .vsix installed, activated and its ${PROFILES.length} profiles are listed in "Debug: Select and Start Debugging"`);
-  console.log('e2e UI: the palette lists the Heavy commands, Cement Time shows its message, the status-bar item opens its menu, the report draws its chart');
+  console.log('e2e UI: the palette lists the Heavy commands, Cement Time shows its message, the status-bar item opens its menu, the report draws its chart, the Testing view offers continuous run');
 } catch (err) {
   await page?.screenshot({ path: join(shots, 'ui-failure.png') }).catch(() => {});
   console.error(`e2e UI test failed: ${err.stack ?? err}`);

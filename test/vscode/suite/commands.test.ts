@@ -95,9 +95,11 @@ describe('The command palette', function () {
 
   it('Cement Time writes the ledger, then Verify passes with an empty Problems panel', async () => {
     const root = folder().uri.fsPath;
-    // Some activity to cement (the status-bar test made some too).
-    fs.appendFileSync(path.join(root, 'app', 'logic.py'), '\n# more work\n');
-    await new Promise((r) => setTimeout(r, 1500));
+    const a = await api();
+    // Some activity to cement (the status-bar test made some too), once the daemon tracks.
+    const before = await until('the daemon tracking time', 60000, () => a.time.status(folder()).catch(() => null));
+    fs.appendFileSync(path.join(root, 'app', 'models.py'), '\n# more work\n');
+    await until('the edit recorded', 15000, async () => (await a.time.status(folder()))?.lastActivity !== before!.lastActivity || undefined);
     const cemented = await vscode.commands.executeCommand<{ blocks: number; file: string; message: string }>('heavy.cementTime');
     assert.ok(cemented.blocks >= 1, cemented.message);
     assert.match(cemented.message, /^Cemented \d+ blocks?, .+, into \.heavy\/time\/ada\.jsonl/);
@@ -206,5 +208,33 @@ describe('The command palette', function () {
     assert.ok(restarted.pid && restarted.pid !== started.pid);
     // The status bar comes back by itself with the daemon.
     await until('the status bar to follow the new daemon', 15000, () => !/debug-disconnect|loading/.test(a.time.statusBar().text) && a.time.statusBar().snapshot);
+  });
+});
+
+describe('Configuration help', function () {
+  this.timeout(60000);
+
+  it('a [tool.heavy] error is a diagnostic at its key, with the CLI\'s message, refreshed on save', async () => {
+    const root = folder().uri.fsPath;
+    const file = path.join(root, 'pyproject.toml');
+    const original = fs.readFileSync(file, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    const line = doc.getText().split('\n').findIndex((l) => /^workers = 2/.test(l));
+    assert.ok(line > 0);
+    const heavyDiagnostics = () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'Heavy Dev');
+    try {
+      await editor.edit((e) => e.replace(new vscode.Range(line, 0, line, 'workers = 2'.length), 'workers = "two"'));
+      await doc.save();
+      const [d] = await until('the diagnostic', 10000, () => (heavyDiagnostics().length ? heavyDiagnostics() : undefined));
+      assert.equal(d.range.start.line, line);
+      assert.match(d.message, /tool\.heavy\.tests\.workers/);
+      await editor.edit((e) => e.replace(new vscode.Range(line, 0, line, 'workers = "two"'.length), 'workers = 2'));
+      await doc.save();
+      await until('the diagnostic to clear', 10000, () => heavyDiagnostics().length === 0);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      fs.writeFileSync(file, original);
+    }
   });
 });

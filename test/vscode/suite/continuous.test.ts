@@ -1,0 +1,74 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { HeavyApi } from '../../../extension/extension';
+
+async function api(): Promise<HeavyApi> {
+  const ext = vscode.extensions.getExtension<HeavyApi>('heavy-dev.heavy-dev')!;
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+function find(items: vscode.TestItemCollection, label: string): vscode.TestItem | undefined {
+  let found: vscode.TestItem | undefined;
+  items.forEach((item) => {
+    if (!found) found = item.label === label ? item : find(item.children, label);
+  });
+  return found;
+}
+
+async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Testing view: continuous run', function () {
+  this.timeout(180000);
+
+  it('the Run profile supports continuous run: editing a module re-runs the dependent test and only it', async () => {
+    const a = await api();
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    assert.equal(a.testing.runProfile.supportsContinuousRun, true);
+    // A module only one test file imports (conftest.py imports the app, which does not import it).
+    const module = path.join(root, 'app', 'wordy.py');
+    const testFile = path.join(root, 'tests', 'test_wordy.py');
+    fs.writeFileSync(module, 'def shout(s):\n    return s.upper()\n');
+    fs.writeFileSync(testFile, 'from app.wordy import shout\n\n\ndef test_shout():\n    assert shout("a") == "A"\n');
+    const source = new vscode.CancellationTokenSource();
+    try {
+      await until('test_wordy.py to be discovered', 30000, async () => {
+        await a.testing.refresh();
+        return find(a.testing.controller.items, 'test_shout');
+      });
+      const request = new vscode.TestRunRequest(undefined, undefined, a.testing.runProfile, true);
+      const running = a.testing.runProfile.runHandler(request, source.token);
+      await new Promise((r) => setTimeout(r, 500));
+      a.testing.lastResults.clear();
+      const rerun = new Promise((resolve) => { const d = a.testing.onDidRerun((e) => { d.dispose(); resolve(e.affected); }); });
+      // The edit breaks the test: its failure must show without anyone pressing Run.
+      fs.writeFileSync(module, 'def shout(s):\n    return s.lower()\n');
+      const affected = await rerun;
+      assert.deepEqual(affected, [testFile]);
+      const result = await until('the affected test\'s result', 30000, () => a.testing.lastResults.get('tests/test_wordy.py::test_shout'));
+      assert.equal(result.outcome, 'failed');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual([...a.testing.lastResults.keys()], ['tests/test_wordy.py::test_shout'], 'only the dependent test ran');
+      // Turned off: a save runs nothing.
+      source.cancel();
+      await running;
+      a.testing.lastResults.clear();
+      fs.writeFileSync(module, 'def shout(s):\n    return s.upper()\n');
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(a.testing.lastResults.size, 0, 'nothing runs once continuous run is off');
+    } finally {
+      source.cancel();
+      fs.rmSync(module, { force: true });
+      fs.rmSync(testFile, { force: true });
+    }
+  });
+});
