@@ -1,9 +1,17 @@
 import * as path from 'node:path';
-import { findProjectRoot } from '../project/root';
+import { findProjectRoot, rootProblem } from '../project/root';
 
 /** A mistake on the command line; the CLI prints it with a hint and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * Input the command cannot work with (a missing project folder, an interpreter that is not
+ * Python): the CLI prints the message as its one line and exits 2.
+ */
+export class InputError extends Error {
+  override name = 'InputError';
 }
 
 export interface OptionSpec {
@@ -55,7 +63,26 @@ function splitOnce(text: string, sep: string): [string, string | undefined] {
   return i < 0 ? [text, undefined] : [text.slice(0, i), text.slice(i + 1)];
 }
 
-/** `--root DIR`, else the nearest project root above the working directory. */
-export function rootOf(values: Record<string, string>): string {
-  return values['--root'] ? path.resolve(values['--root']) : findProjectRoot(process.cwd());
+/**
+ * `--root DIR`, else the nearest project root above the working directory. Every command
+ * gets its root here, so this is where a root that cannot be used is refused (InputError),
+ * before anything is spawned or written. `check: false` only for `heavy daemon stop`, which
+ * may stop the daemon of a folder that has since been deleted.
+ */
+export function rootOf(values: Record<string, string>, options: { check?: boolean } = {}): string {
+  let root: string;
+  try {
+    root = values['--root'] ? path.resolve(values['--root']) : findProjectRoot(process.cwd());
+  } catch (err) {
+    // process.cwd() fails when the folder this shell is in has been deleted.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError('the current folder no longer exists; cd to the project or pass --root');
+    throw err;
+  }
+  if (options.check !== false) checkRoot(root);
+  return root;
+}
+
+export function checkRoot(root: string): void {
+  const problem = rootProblem(root);
+  if (problem) throw new InputError(problem);
 }

@@ -1,20 +1,30 @@
 import { connectDaemon } from '../client';
 import { Methods, type DaemonStatus } from '../protocol';
-import { readLock } from '../server/lock';
+import { lockHolder } from '../server/lock';
 import { daemonPaths } from '../server/paths';
-import { parseArgs, rootOf, UsageError } from './args';
+import { startReporter } from '../server/startReport';
+import { checkRoot, parseArgs, rootOf, UsageError } from './args';
 import { isAlive } from '../util/process';
 
 export async function daemonCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === '__serve') {
-    const { values } = parseArgs(rest, { values: ['--root'] });
+    const { values } = parseArgs(rest, { values: ['--root', '--report-fd'] });
+    const report = startReporter(values['--report-fd']);
+    let root: string;
+    try {
+      root = rootOf(values);
+    } catch (err) {
+      report({ error: (err as Error).message, input: (err as Error).name === 'InputError' });
+      throw err;
+    }
     const { serveForever } = await import('../server/daemon');
-    return serveForever(rootOf(values));
+    return serveForever(root, report);
   }
   const { values, flags, positional } = parseArgs(rest, { values: ['--root'], flags: ['--json'] });
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
-  const root = rootOf(values);
+  // stop checks the root itself: it may stop the daemon of a folder deleted since.
+  const root = rootOf(values, { check: verb !== 'stop' });
   const json = flags.has('--json');
   switch (verb) {
     case 'start': return start(root, json);
@@ -41,6 +51,7 @@ async function start(root: string, json: boolean, previous?: number): Promise<nu
 
 async function stop(root: string, json: boolean): Promise<number> {
   const pid = await shutdown(root);
+  if (pid === undefined) checkRoot(root);
   if (json) process.stdout.write(JSON.stringify({ stopped: pid !== undefined, pid }) + '\n');
   else process.stdout.write(pid ? `stopped the test daemon (pid ${pid})\n` : `no test daemon is running for ${root}\n`);
   return 0;
@@ -57,9 +68,10 @@ async function shutdown(root: string): Promise<number | undefined> {
     daemon.close();
     await waitForExit(pid);
   } else {
-    // No answer on the socket; a process may still hold the lock (hung daemon).
-    const holder = readLock(daemonPaths(root).lock);
-    if (holder && isAlive(holder.pid)) {
+    // No answer on the socket; a hung daemon may still hold the lock. Only a holder the
+    // system vouches for is signalled: never a process that merely reuses a recorded pid.
+    const holder = await lockHolder(daemonPaths(root));
+    if (holder && holder !== 'unknown') {
       pid = holder.pid;
       process.kill(pid, 'SIGTERM');
       if (!(await waitForExit(pid, 3000))) process.kill(pid, 'SIGKILL');
@@ -71,7 +83,10 @@ async function shutdown(root: string): Promise<number | undefined> {
 async function status(root: string, json: boolean): Promise<number> {
   const daemon = await connectDaemon(root, { start: false });
   if (!daemon) {
-    if (json) process.stdout.write(JSON.stringify({ running: false, root }) + '\n');
+    const holder = await lockHolder(daemonPaths(root));
+    if (json) process.stdout.write(JSON.stringify({ running: false, root, ...(holder && holder !== 'unknown' ? { lockHolder: holder.pid } : {}) }) + '\n');
+    else if (holder === 'unknown') process.stdout.write(`no test daemon answers for ${root}, but a process that has not said who it is holds its lock\n`);
+    else if (holder) process.stdout.write(`no test daemon answers for ${root}, but pid ${holder.pid} holds its lock (heavy daemon stop ends it)\n`);
     else process.stdout.write(`no test daemon is running for ${root}\n`);
     return 3;
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { envToApply } from '../profiles/env';
 import { profilesFor, type LaunchProfile } from '../profiles';
 import { parseArgs, rootOf, UsageError } from './args';
-import { runCommand } from './profilesCommand';
+import { checkInterpreter, runCommand } from './profilesCommand';
 import { confirm } from './prompt';
 
 export async function dbCommand(argv: string[]): Promise<number> {
@@ -18,12 +18,13 @@ export async function dbCommand(argv: string[]): Promise<number> {
 
 /** The profile that runs the DB helper, so the CLI and VS Code run exactly the same thing. */
 function helperProfile(root: string, id: string, verbArgs: string[]): LaunchProfile {
-  const { profiles, unavailable } = profilesFor(root);
+  const { project, profiles, unavailable } = profilesFor(root);
   const profile = profiles.find((p) => p.profile === id);
   if (!profile) {
     const why = unavailable.find((u) => u.profile === id)?.reason ?? 'not available';
     throw new UsageError(`${why}`);
   }
+  checkInterpreter(project);
   const args = [...profile.args.slice(0, 3), ...verbArgs];
   return { ...profile, args, command: [profile.python, profile.program!, ...args] };
 }

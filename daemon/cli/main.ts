@@ -38,10 +38,33 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`heavy: ${err.message}\nRun "heavy help" for usage.\n`);
       return 2;
     }
-    if (err.name === 'ConfigError' || /test daemon/.test(err.message)) {
+    if (['ConfigError', 'InputError', 'DaemonStartError'].includes(err.name) || /test daemon/.test(err.message)) {
       process.stderr.write(`heavy: ${err.message}\n`);
+      return 2;
+    }
+    // A file of the user's that cannot be read or written (permissions, a folder where a file
+    // should be): one line naming it, not a stack trace.
+    const fsError = fileProblem(err);
+    if (fsError) {
+      process.stderr.write(`heavy: ${fsError}\n`);
       return 2;
     }
     throw err;
   }
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a file is in the way of a folder',
+  EISDIR: 'is a folder, not a file',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+function fileProblem(err: Error): string | undefined {
+  const { code, path: file, syscall } = err as NodeJS.ErrnoException;
+  if (!code || !file || !FILE_ERRORS[code]) return undefined;
+  return `${file}: ${FILE_ERRORS[code]} (${syscall ?? code})`;
 }

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { envToApply } from '../profiles/env';
 import { profilesFor, type LaunchProfile } from '../profiles';
 import { shellQuote } from '../profiles/resolve';
-
-import { parseArgs, rootOf, UsageError } from './args';
+import type { ProjectInfo } from '../project/detect';
+import { interpreterProblem } from '../project/interpreter';
+import { InputError, parseArgs, rootOf, UsageError } from './args';
 import { confirm } from './prompt';
 
 export async function profilesCommand(argv: string[]): Promise<number> {
@@ -49,13 +50,14 @@ async function runProfile(argv: string[]): Promise<number> {
   const [wanted, ...extra] = args.positional;
   if (!wanted) throw new UsageError('name the profile to run, e.g. heavy profiles run run-server');
   const root = rootOf(args.values);
-  const { profiles, unavailable } = profilesFor(root, {}, { args: extra });
+  const { project, profiles, unavailable } = profilesFor(root, {}, { args: extra });
   const profile = findProfile(profiles, wanted);
   if (!profile) {
     const missing = unavailable.find((u) => u.profile === wanted || u.name.toLowerCase() === wanted.toLowerCase());
     if (missing) throw new UsageError(`${missing.name} is not available here: ${missing.reason}`);
     throw new UsageError(`no profile "${wanted}" (available: ${profiles.map((p) => p.profile).join(', ')})`);
   }
+  checkInterpreter(project);
   if (profile.confirm && !args.flags.has('--yes')) {
     if (!(await confirm(profile.confirm))) {
       process.stderr.write('heavy: cancelled, nothing was changed\n');
@@ -68,6 +70,12 @@ async function runProfile(argv: string[]): Promise<number> {
 function findProfile(profiles: LaunchProfile[], wanted: string): LaunchProfile | undefined {
   const lower = wanted.toLowerCase();
   return profiles.find((p) => p.profile === lower || p.name.toLowerCase() === lower);
+}
+
+/** Refuses to go on (InputError) when the project's interpreter is not a Python 3. */
+export function checkInterpreter(project: ProjectInfo): void {
+  const problem = interpreterProblem(project.python, project.pyproject);
+  if (problem) throw new InputError(problem);
 }
 
 export function runCommand(profile: LaunchProfile, announce = true): Promise<number> {

@@ -76,9 +76,21 @@ export function hms(totalSeconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/**
+ * Resolves on Ctrl+C or SIGTERM. Listening starts before anything is printed: whoever reads
+ * "tracking time..." and interrupts at once must reach the clean-up, not Node's default exit.
+ */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
 async function track(root: string, user: string, config: HeavyConfig['time'], out: (t: string) => void): Promise<number> {
   const holder = trackerPid(timePaths(root, user));
   if (holder) throw new TimeError(`time for ${user} here is already tracked by process ${holder} (the test daemon or another heavy time track); not starting a second tracker`);
+  const interrupted = untilInterrupted();
   const tracker = new Tracker(root, user, config);
   tracker.start();
   const watcher = watchProject(root, (rel) => {
@@ -88,12 +100,10 @@ async function track(root: string, user: string, config: HeavyConfig['time'], ou
       process.stderr.write(`heavy: ${(err as Error).message}\n`);
     }
   });
-  await watcher.ready;
-  out(`tracking time for ${user} in ${root}; Ctrl+C to stop (heavy time cement records it)`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  if (await Promise.race([watcher.ready.then(() => false), interrupted.then(() => true)]) === false) {
+    out(`tracking time for ${user} in ${root}; Ctrl+C to stop (heavy time cement records it)`);
+    await interrupted;
+  }
   await watcher.close();
   tracker.stop();
   return 0;
@@ -119,13 +129,11 @@ async function witness(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}"`);
   const port = Number(values['--port'] ?? 7777);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${values['--port']} is not a port number`);
+  const interrupted = untilInterrupted();
   const { server, url } = await startWitness(port, values['--host'] ?? '127.0.0.1');
   process.stdout.write(`time witness listening on ${url}\n`);
   process.stdout.write(`its public key (commit it as .heavy/time/witness.pub):\n${witnessPublicKeyLine()}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await interrupted;
   server.close();
   return 0;
 }

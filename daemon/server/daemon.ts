@@ -12,8 +12,10 @@ import { resolveUser } from '../time/store';
 import { LiveTimeStatus } from '../time/liveStatus';
 import { timeStatus, Tracker } from '../time/tracker';
 import { connectSocket } from '../util/socket';
-import { acquireLock, releaseLock } from './lock';
+import { interpreterProblem } from '../project/interpreter';
+import { acquireLock, type HeldLock } from './lock';
 import { daemonPaths } from './paths';
+import type { Reporter } from './startReport';
 import { needsRebuild, watchProject, type ProjectWatcher } from './watch';
 import { Worker, type RunSink } from './worker';
 
@@ -60,6 +62,9 @@ export class Daemon {
   private rebuildPending = false;
   private sitePackagesStamp?: number;
   private logStream?: fs.WriteStream;
+  private lock?: HeldLock;
+  /** Why start() returned false. */
+  notStarted?: { reason: string; input?: boolean };
   private tracker?: Tracker;
   /** Pushes the tracker's state to every client when a block opens, grows or closes. */
   private liveTime?: LiveTimeStatus;
@@ -77,12 +82,32 @@ export class Daemon {
     for (const client of this.clients) notify(client, Methods.log, { message });
   }
 
-  /** Returns false when another live daemon already serves this root. */
-  async start(): Promise<boolean> {
-    if (await isListening(this.paths.socket)) return false;
-    const lock = acquireLock(this.paths.lock, this.root);
-    if (!lock.ok) return false;
+  /**
+   * Returns false, with `notStarted` saying why, when it will not serve: the project cannot be
+   * served (a configuration error, an interpreter that is not Python), or another daemon holds
+   * the lock. `report` hears first that it holds the lock, or why it will not start.
+   */
+  async start(report: Reporter = () => {}): Promise<boolean> {
     this.loadProject();
+    // Checked before the lock, so a project that cannot be served leaves nothing behind.
+    const problem = this.configError ?? interpreterProblem(this.project!.python, this.project!.pyproject);
+    if (problem) return this.notStarting({ reason: problem, input: true }, report);
+    const lock = await acquireLock(this.paths, this.root);
+    if (!lock.ok) {
+      const h = lock.holder;
+      const reason = h
+        ? `another test daemon (pid ${h.pid}, started ${h.started}) holds the lock for this project`
+        : `another process holds the lock for this project (${this.paths.lockSocket?.replace('\0', '@') ?? this.paths.lock}) and has not said who it is`;
+      report({ held: h ?? null });
+      return this.notStarting({ reason });
+    }
+    this.lock = lock.lock;
+    // A daemon of an older heavy, which locked differently, may still serve the socket.
+    if (await isListening(this.paths.socket)) {
+      this.lock.release();
+      return this.notStarting({ reason: `a test daemon already answers on ${this.paths.socket}` }, report);
+    }
+    report({ locked: true, pid: process.pid });
     const env = this.workerEnv();
     this.worker = new Worker({
       root: this.root,
@@ -110,6 +135,12 @@ export class Daemon {
     if (process.platform !== 'win32') fs.chmodSync(this.paths.socket, 0o600);
     this.log(`daemon ${process.pid} serving ${this.root}`);
     return true;
+  }
+
+  private notStarting(failure: { reason: string; input?: boolean }, report?: Reporter): false {
+    this.notStarted = failure;
+    report?.({ error: failure.reason, input: failure.input });
+    return false;
   }
 
   /** Time tracking rides on the same watcher when [tool.heavy.time] enabled = true. */
@@ -376,13 +407,21 @@ export class Daemon {
     await this.worker?.close();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     for (const client of this.clients) client.connection.dispose();
-    if (process.platform !== 'win32') fs.rmSync(this.paths.socket, { force: true });
-    releaseLock(this.paths.lock);
+    if (process.platform !== 'win32' && this.server) fs.rmSync(this.paths.socket, { force: true });
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /** Sends the daemon's log to its file (the daemon runs detached from any terminal). */
   logToFile(): void {
     this.logStream = fs.createWriteStream(this.paths.log, { flags: 'a', mode: 0o600 });
+  }
+
+  /** Waits until the log's last line is on disk: the process is about to exit. */
+  closeLog(): Promise<void> {
+    const stream = this.logStream;
+    this.logStream = undefined;
+    return new Promise((resolve) => (stream ? stream.end(resolve) : resolve()));
   }
 }
 
@@ -392,16 +431,56 @@ async function isListening(socket: string): Promise<boolean> {
   return !!sock;
 }
 
-/** Entry point of `heavy daemon __serve`: runs until stopped. */
-export async function serveForever(root: string): Promise<number> {
+/**
+ * Entry point of `heavy daemon __serve`: runs until stopped. Every way of not starting leaves
+ * its reason in the log and, through `report`, with the process that started it. Exits 2
+ * when the project cannot be served, 1 on any other failure, 0 when another daemon serves.
+ */
+export async function serveForever(root: string, report: Reporter = () => {}): Promise<number> {
   const daemon = new Daemon(root);
   daemon.logToFile();
-  if (!(await daemon.start())) return 0;
+  daemon.log(`daemon ${process.pid} starting for ${root}`);
+  let started: boolean;
+  try {
+    started = await daemon.start(report);
+  } catch (err) {
+    daemon.log(`could not start: ${err instanceof Error ? err.stack : String(err)}`);
+    report({ error: `could not start: ${err instanceof Error ? err.message : String(err)}` });
+    await daemon.stop().catch(() => {});
+    await daemon.closeLog();
+    return 1;
+  }
+  if (!started) {
+    daemon.log(`not starting: ${daemon.notStarted!.reason}`);
+    await daemon.closeLog();
+    return daemon.notStarted!.input ? 2 : 0;
+  }
   const stop = () => void daemon.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {});
   // One client's bad moment must not end the daemon every other client shares.
   process.on('unhandledRejection', (err) => daemon.log(`internal error (the daemon carries on): ${err instanceof Error ? err.stack : String(err)}`));
+  stopWhenRootReplaced(daemon);
   return new Promise<number>(() => {});
+}
+
+/**
+ * A project folder deleted (and perhaps re-created at the same path) leaves this daemon
+ * watching and running tests in a folder that is gone: it stops, so the next client starts
+ * a daemon for the folder that is there now.
+ */
+function stopWhenRootReplaced(daemon: Daemon): void {
+  const identity = (): string | undefined => {
+    const st = fs.statSync(daemon.root, { throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : undefined;
+  };
+  const original = identity();
+  const timer = setInterval(() => {
+    if (identity() === original) return;
+    clearInterval(timer);
+    daemon.log(`${daemon.root} was deleted or replaced; stopping`);
+    void daemon.stop().then(() => process.exit(0));
+  }, 2000);
+  timer.unref();
 }

@@ -10,6 +10,13 @@ export interface DaemonPaths {
   dir: string;
   socket: string;
   workerSocket: string;
+  /**
+   * What the daemon binds to hold its lock, where the system releases a bound name when its
+   * process dies: an abstract Unix socket on Linux, a named pipe on Windows. Elsewhere
+   * undefined, and `lock` itself is the lock.
+   */
+  lockSocket?: string;
+  /** Who holds the lock (pid, start time), as JSON: for messages, and the lock itself where there is no lockSocket. */
   lock: string;
   log: string;
 }
@@ -44,7 +51,10 @@ export function daemonPaths(root: string): DaemonPaths {
   const id = rootId(root);
   const dir = runtimeDir();
   if (process.platform === 'win32') {
-    return { dir, socket: `\\\\.\\pipe\\heavy-${id}`, workerSocket: `\\\\.\\pipe\\heavy-${id}-worker`, lock: path.join(dir, `${id}.lock`), log: path.join(dir, `${id}.log`) };
+    return { dir, socket: `\\\\.\\pipe\\heavy-${id}`, workerSocket: `\\\\.\\pipe\\heavy-${id}-worker`, lockSocket: `\\\\.\\pipe\\heavy-${id}-lock`, lock: path.join(dir, `${id}.lock`), log: path.join(dir, `${id}.log`) };
   }
-  return { dir, socket: path.join(dir, `${id}.sock`), workerSocket: path.join(dir, `${id}.worker.sock`), lock: path.join(dir, `${id}.lock`), log: path.join(dir, `${id}.log`) };
+  // Abstract names are not files: they carry no permissions and are shared by every user, so
+  // the uid is part of the name, and the daemon answers nothing on it.
+  const lockSocket = process.platform === 'linux' ? `\0heavy-${process.getuid!()}-${id}.lock` : undefined;
+  return { dir, socket: path.join(dir, `${id}.sock`), workerSocket: path.join(dir, `${id}.worker.sock`), lockSocket, lock: path.join(dir, `${id}.lock`), log: path.join(dir, `${id}.log`) };
 }
