@@ -7,12 +7,14 @@ import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } fr
 import { envToApply } from '../profiles/env';
 import { detectProject, type ProjectInfo } from '../project/detect';
 import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
-import { affectedTests, buildImportGraph, updateImportGraph, type ImportGraph } from '../tests/importGraph';
+import { affectedTests, buildImportGraph, listPythonFiles, updateImportGraph, type ImportGraph } from '../tests/importGraph';
+import { RunImports } from '../tests/runImports';
 import { resolveUser } from '../time/store';
 import { LiveTimeStatus } from '../time/liveStatus';
 import { timeStatus, Tracker } from '../time/tracker';
 import { connectSocket } from '../util/socket';
 import { interpreterProblem } from '../project/interpreter';
+import { ContentStamps } from './contentStamps';
 import { acquireLock, type HeldLock } from './lock';
 import { daemonPaths } from './paths';
 import type { Reporter } from './startReport';
@@ -54,12 +56,16 @@ export class Daemon {
   private totalRuns = 0;
   private primedRuns = 0;
   private started = Date.now();
-  private pendingChanges = new Set<string>();
+  /** Files the watcher reported since the last settle → whether one was added or removed. */
+  private pendingChanges = new Map<string, boolean>();
+  /** What each file held when last accounted for: a rewrite with the same bytes is no change. */
+  private contents = new ContentStamps();
   /** Built on the first change a client hears of; then only changed files are re-read. */
   private graph?: ImportGraph;
+  /** What runs actually imported, per test file: unioned with the graph for `affected`. */
+  private runImports: RunImports;
   private filesAddedOrRemoved = false;
   private settleTimer?: NodeJS.Timeout;
-  private rebuildPending = false;
   private sitePackagesStamp?: number;
   private logStream?: fs.WriteStream;
   private lock?: HeldLock;
@@ -73,6 +79,7 @@ export class Daemon {
 
   constructor(readonly root: string) {
     this.paths = daemonPaths(root);
+    this.runImports = new RunImports(root);
   }
 
   log(message: string): void {
@@ -215,11 +222,9 @@ export class Daemon {
   }
 
   private onFileChange(relative: string, event: string): void {
-    if (event !== 'change' && relative.endsWith('.py')) this.filesAddedOrRemoved = true;
-    this.trackSafely(() => this.tracker?.fileChanged(relative));
-    if (relative.endsWith('.py')) this.worker?.filesChanged([path.join(this.root, relative)]);
-    if (needsRebuild(relative)) this.rebuildPending = true;
-    this.pendingChanges.add(path.join(this.root, relative));
+    // Everything waits for settle(): only then is the file read, whole, and compared.
+    const file = path.join(this.root, relative);
+    this.pendingChanges.set(file, this.pendingChanges.get(file) || event !== 'change');
     clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => this.settle(), SETTLE_MS);
   }
@@ -233,32 +238,60 @@ export class Daemon {
   }
 
   private settle(): void {
-    const files = [...this.pendingChanges];
-    this.pendingChanges.clear();
-    if (this.rebuildPending) {
-      this.rebuildPending = false;
+    const pending = this.pendingChanges;
+    this.pendingChanges = new Map();
+    // A rewrite with the same bytes (a code generator, a test writing a fixture) is no change:
+    // it must not re-run tests (which would write it again, forever), drop the warm levels or count as work.
+    const files: string[] = [];
+    const texts = new Map<string, string>();
+    for (const [file, addedOrRemoved] of pending) {
+      const { changed, text } = this.contents.check(file);
+      if (!changed) continue;
+      files.push(file);
+      if (text !== undefined) texts.set(file, text);
+      if (addedOrRemoved && file.endsWith('.py')) this.filesAddedOrRemoved = true;
+    }
+    this.takeBaseline();
+    if (!files.length) return;
+    const relative = files.map((f) => path.relative(this.root, f));
+    for (const rel of relative) this.trackSafely(() => this.tracker?.fileChanged(rel));
+    const python = files.filter((f) => f.endsWith('.py'));
+    if (python.length) this.worker?.filesChanged(python);
+    const config = relative.filter(needsRebuild);
+    if (config.length) {
       this.loadProject();
       this.startTracker();
-      this.rebuild(`${files.map((f) => path.relative(this.root, f)).filter(needsRebuild).join(', ')} changed`);
+      this.rebuild(`${config.join(', ')} changed`);
     }
     if (!this.clients.size) {
-      this.graph = undefined; // nobody to tell: do not read files, and do not keep a graph that misses this change
+      // Nobody to tell: keep an existing graph current (the texts are read already), build none.
+      if (this.graph && !this.filesAddedOrRemoved) this.importGraph(python, texts);
       return;
     }
     let affected: string[] | 'all';
     try {
-      affected = files.some(needsRebuild) ? 'all' : affectedTests(this.importGraph(files), files);
+      affected = config.length ? 'all' : affectedTests(this.importGraph(python, texts), files, this.runImports.edges);
     } catch {
       affected = 'all';
     }
     for (const client of this.clients) notify(client, Methods.changed, { files, affected });
   }
 
-  private importGraph(changed: string[]): ImportGraph {
-    if (!this.graph || this.filesAddedOrRemoved) this.graph = buildImportGraph(this.root);
-    else updateImportGraph(this.graph, this.root, changed.filter((f) => f.endsWith('.py')));
+  private importGraph(changed: string[], texts = new Map<string, string>()): ImportGraph {
+    const read = (file: string) => texts.get(file) ?? fs.readFileSync(file, 'utf8');
+    if (!this.graph || this.filesAddedOrRemoved) this.graph = buildImportGraph(this.root, undefined, read);
+    else updateImportGraph(this.graph, this.root, changed, read);
     this.filesAddedOrRemoved = false;
     return this.graph;
+  }
+
+  /**
+   * Hashes the project's Python files in the background, once, before the first run can
+   * rewrite one: then even the first identical rewrite of a generated module is no change.
+   * (Other files are known from their first change on: that first rewrite counts.)
+   */
+  private takeBaseline(): void {
+    void this.contents.takeBaseline(() => listPythonFiles(this.root), (file) => this.pendingChanges.has(file));
   }
 
   private accept(sock: net.Socket): void {
@@ -327,6 +360,7 @@ export class Daemon {
   private async run(params: RunParams, sink: RunSink): Promise<RunResult> {
     const worker = this.worker!;
     if (this.configError) return this.failedRun(params, sink, this.configError);
+    this.takeBaseline();
     await this.slot();
     try {
       if (this.cancelled.delete(params.runId)) {
@@ -341,6 +375,7 @@ export class Daemon {
         // [tool.heavy.tests] args come first, as if they were in pytest's own addopts.
         const result = await worker.run({ ...params, args: [...(this.project?.config.tests?.args ?? []), ...params.args] }, sink);
         if (result.primed) this.primedRuns++;
+        this.runImports.record(result.imports);
         return result;
       } finally {
         this.cancelled.delete(params.runId);

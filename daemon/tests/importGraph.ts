@@ -148,15 +148,21 @@ export function updateImportGraph(graph: ImportGraph, root: string, changed: str
 /**
  * The test files that a change to `changed` (absolute paths) can affect, or 'all' when
  * the change is not to a Python file we can follow (data files, config, deletions of unknown files).
+ * `imported` adds what runs actually imported (test file → project files: RunImports.edges),
+ * which the static graph misses when a fixture uses importlib.
  */
-export function affectedTests(graph: ImportGraph, changed: string[]): string[] | 'all' {
+export function affectedTests(graph: ImportGraph, changed: string[], imported?: ReadonlyMap<string, ReadonlySet<string>>): string[] | 'all' {
   const reverse = new Map<string, Set<string>>();
-  for (const [file, deps] of graph.edges) {
-    for (const dep of deps) {
-      if (!reverse.has(dep)) reverse.set(dep, new Set());
-      reverse.get(dep)!.add(file);
+  const add = (edges: ReadonlyMap<string, ReadonlySet<string>>) => {
+    for (const [file, deps] of edges) {
+      for (const dep of deps) {
+        if (!reverse.has(dep)) reverse.set(dep, new Set());
+        reverse.get(dep)!.add(file);
+      }
     }
-  }
+  };
+  add(graph.edges);
+  if (imported) add(imported);
   const seen = new Set<string>();
   const queue: string[] = [];
   for (const file of changed) {
