@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 /**
@@ -19,6 +18,8 @@ export function processStartTime(pid: number): string | undefined {
   }
   // macOS and the BSDs: ps is always there. lstart is to the second: a pid would have to
   // wrap around and be reused within the second its last owner started.
+  // Required here: `heavy test` loads this module, and node:child_process costs it ms.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 5000 });
   const started = r.status === 0 ? r.stdout.trim() : '';
   return started || undefined;
