@@ -4,6 +4,8 @@ import { watch, type FSWatcher } from 'chokidar';
 import ignore from 'ignore';
 
 const ALWAYS_IGNORED = ['.git', '.hg', '.venv', 'venv', 'node_modules', '__pycache__', '.heavy', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', '.nox', '.vscode-test', '.benchmarks', '.hypothesis', '.coverage', 'htmlcov',
+  // pytest builds .pytest_cache in a temporary folder beside it, then renames it.
+  'pytest-cache-files-*',
   // SQLite's transient companions of a database the tests write.
   '*.db-journal', '*.db-wal', '*.db-shm', '*.sqlite-journal', '*.sqlite3-journal'];
 
