@@ -40,8 +40,8 @@ export interface Prime<R extends PrimedRun> {
 }
 
 export interface PrimeHost<R extends PrimedRun> {
-  /** Level 2's control connection, when it is ready and primes may be used at all. */
-  level2(): net.Socket | undefined;
+  /** The control connection of the ready level 2 that would serve `body`, when primes may be used at all. */
+  ownerFor(body: RunBody): net.Socket | undefined;
   /** True while any run is going: primes are speculative and wait for quiet. */
   busy(): boolean;
   event(run: R, event: any): void;
@@ -97,19 +97,23 @@ export class Primes<R extends PrimedRun> {
   }
 
   private next(): void {
-    const owner = this.host.level2();
-    if (!owner || owner.destroyed || this.host.busy()) return;
+    if (this.host.busy()) return;
     const keys = this.recent.map(keyOf);
-    for (const old of this.waiting(owner).filter((p) => !keys.includes(p.key))) this.drop(old);
-    const mine = this.waiting(owner);
-    if (mine.some((p) => !p.ready)) return;
-    const body = [...this.recent].reverse().find((b) => !this.unprimable.has(keyOf(b)) && !mine.some((p) => p.key === keyOf(b)));
-    if (!body) return;
-    const id = `p${++this.seq}`;
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => { settle = resolve; });
-    this.primes.set(id, { id, key: keyOf(body), owner, ready: false, confirmed: false, output: [], events: [], open: new Set(), settled, settle });
-    owner.write(JSON.stringify({ t: 'prime', id, ...body }) + '\n');
+    for (const old of [...this.primes.values()].filter((p) => !p.run && (!keys.includes(p.key) || p.owner.destroyed))) this.drop(old);
+    const waiting = [...this.primes.values()].filter((p) => !p.run);
+    if (waiting.some((p) => !p.ready)) return;
+    for (const body of [...this.recent].reverse()) {
+      const key = keyOf(body);
+      if (this.unprimable.has(key) || waiting.some((p) => p.key === key)) continue;
+      const owner = this.host.ownerFor(body);
+      if (!owner || owner.destroyed) continue;
+      const id = `p${++this.seq}`;
+      let settle!: () => void;
+      const settled = new Promise<void>((resolve) => { settle = resolve; });
+      this.primes.set(id, { id, key, owner, ready: false, confirmed: false, output: [], events: [], open: new Set(), settled, settle });
+      owner.write(JSON.stringify({ t: 'prime', id, ...body }) + '\n');
+      return;
+    }
   }
 
   /** The primes of `owner` that no run has claimed. */
@@ -123,16 +127,13 @@ export class Primes<R extends PrimedRun> {
   }
 
   /**
-   * A request arriving while its prime is still parsing waits for it (bounded): a fresh
-   * fork would do the same work again, competing for the CPU.
+   * A request whose prime is still being prepared does not wait for it: a run must never be
+   * slower than a fresh fork because of priming. The prime is stopped, so it does not
+   * compete with the run for the CPU either.
    */
-  async settledFor(body: RunBody): Promise<void> {
-    const owner = this.host.level2();
-    const prime = owner && this.find(body, owner);
-    if (!prime || prime.ready) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([prime.settled, new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
-    clearTimeout(timer);
+  dropUnready(body: RunBody): void {
+    const key = keyOf(body);
+    for (const prime of [...this.primes.values()]) if (!prime.run && !prime.ready && prime.key === key) this.drop(prime);
   }
 
   /** The ready prime for `body` on `owner`, now reserved for `run`. */
@@ -206,6 +207,11 @@ export class Primes<R extends PrimedRun> {
     if (!this.primes.delete(prime.id)) return;
     for (const s of prime.open) s.destroy();
     if (!prime.owner.destroyed) prime.owner.write(JSON.stringify({ t: 'unprime', id: prime.id }) + '\n');
+  }
+
+  /** A level 2 is going: its primes go with it. */
+  dropOwner(owner: net.Socket): void {
+    for (const prime of [...this.primes.values()]) if (!prime.run && prime.owner === owner) this.drop(prime);
   }
 
   dropAll(): void {

@@ -3,19 +3,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { helpersDir } from '../assets';
-import type { DaemonStatus, RunParams, RunResult, TestItem, TestResult } from '../protocol';
+import type { DaemonStatus, RunParams, RunResult, TestItem, TestResult, WarmContextStatus } from '../protocol';
+import { contextKey, readNames, type RunContext } from './contexts';
+import { privateBytes, whyNot, type Level, type Level0Info } from './levels';
 import { readLines } from './lines';
 import { Primes, type Prime, type RunBody } from './primes';
-
-interface Level2 {
-  sock: net.Socket;
-  pid?: number;
-  stamp: number;
-  ready: boolean;
-  /** [file, mtime_ns as a string, size] of every project module it imported. */
-  files: Array<[string, string, number]>;
-  fileSet: Set<string>;
-}
 
 /** Where a run's output and results go while it runs. */
 export interface RunSink {
@@ -23,28 +15,46 @@ export interface RunSink {
   result(result: TestResult): void;
 }
 
+type Tier = NonNullable<RunResult['level']>;
+
 interface ActiveRun {
   params: RunParams;
   sink: RunSink;
   pid?: number;
   results: TestResult[];
   items?: TestItem[];
+  imports?: Record<string, string[]>;
   running?: string;
   runningSince?: number;
-  imports?: Record<string, string[]>;
   exited?: { code?: number; signal?: string };
+  /** pytest returned and said so: whatever it printed is the whole story (no crash to report). */
+  pytestReturned?: boolean;
   streams: Set<net.Socket>;
   started: number;
   timedOut?: string;
   retried: boolean;
   /** Which warm parent forked it; a replaced parent finishes its own runs before it exits. */
   generation: number;
-  /** The control connection of the process that forked it (level 1 or level 2). */
+  /** The control connection of the level that forked it (none for a cold run). */
   via?: net.Socket;
+  /** A cold run's own process. */
+  cold?: ChildProcess;
+  tier: Tier;
   body: RunBody;
   prime?: Prime<ActiveRun>;
   done: (r: RunResult & { items?: TestItem[] }) => void;
   timer?: NodeJS.Timeout;
+}
+
+/** A level asked for and not ready yet. */
+interface Build {
+  id: string;
+  tier: 1 | 2;
+  parent: Level;
+  ctx: RunContext;
+  stamp: number;
+  attempts: number;
+  level?: Level;
 }
 
 export interface WorkerOptions {
@@ -56,18 +66,29 @@ export interface WorkerOptions {
   projectEnv: Record<string, string>;
   pytestArgs: string[];
   timeoutSeconds?: number;
+  /** Most warm contexts (level 2 processes) kept; the least recently used go first. */
+  maxContexts?: number;
+  /** Private memory all warm levels above level 0 may hold together, in bytes. */
+  memoryCapBytes?: number;
   log(message: string): void;
 }
 
+/** A module that warns while imported is found one attempt at a time; this many attempts, then the level is given up. */
+const MAX_ATTEMPTS = 4;
+
 /**
- * The warm Python parent and the runs forked from it. Owns the private worker socket
- * that the parent and each run's child connect back to.
+ * The warm Python processes and the runs forked from them. Owns the private worker socket
+ * that every level and each run's child connect back to.
+ *
+ * Level 0 is the process started here. Levels 1 and 2 are built per context (environment,
+ * folder, argv) as runs need them, and a run forks from the highest level whose imports
+ * read nothing its own context answers differently (see contexts.ts). When even level 0
+ * does not match, the run is a cold process of its own.
  */
 export class Worker {
   private server?: net.Server;
   private proc?: ChildProcess;
   private control?: net.Socket;
-  private controlBuffer = '';
   private runs = new Map<string, ActiveRun>();
   private ready?: Promise<void>;
   private readyResolve?: () => void;
@@ -80,19 +101,24 @@ export class Worker {
   private stopping = false;
   /** When and why the warm parent now starting was asked for. */
   private readyPromiseMeta?: { began: number; reason: string; generation: number };
-  /** Level 2: a fork of the warm parent that also imported the project's own modules. */
-  private level2?: Level2;
-  private level2Stamp = 0;
-  private level2Timer?: NodeJS.Timeout;
+  private level0?: Level;
+  private level0Info: Level0Info = { argv0: 'pytest' };
+  /** Levels 1 and 2, ready or being imported. */
+  private levels: Level[] = [];
+  private builds = new Map<string, Build>();
+  private buildSeq = 0;
+  /** Modules that warn when imported (with their importers): left for each run to import. */
+  private exclude: Record<1 | 2, Set<string>> = { 1: new Set(), 2: new Set() };
   private changeSeq = 0;
-  /** A level 2 has been asked for (or is about to be) and is not ready yet. */
-  private level2Building = false;
-  private level2Waiters: Array<() => void> = [];
+  private lastChange = new Map<string, number>();
+  private rebuildTimer?: NodeJS.Timeout;
+  /** Contexts whose level 2 went stale, newest last: rebuilt after changes settle. */
+  private staleContexts: Array<{ parent: Level; ctx: RunContext }> = [];
+  private buildWaiters: Array<() => void> = [];
   /** How long the last level 2 took to import the project, in ms. */
   private level2WarmMs?: number;
-  private lastChange = new Map<string, number>();
   private primes = new Primes<ActiveRun>({
-    level2: () => (this.level2?.ready && !this.debugged ? this.level2.sock : undefined),
+    ownerFor: (body) => (this.debugged ? undefined : this.level2For(this.contextOf(body))?.sock),
     busy: () => this.runs.size > 0,
     event: (run, event) => this.onEvent(run, event),
     streamClosed: (run) => this.maybeFinish(run),
@@ -100,7 +126,7 @@ export class Worker {
 
   constructor(private options: WorkerOptions) {}
 
-  update(changes: Partial<Pick<WorkerOptions, 'python' | 'env' | 'projectEnv' | 'timeoutSeconds' | 'pytestArgs'>>): void {
+  update(changes: Partial<Pick<WorkerOptions, 'python' | 'env' | 'projectEnv' | 'timeoutSeconds' | 'pytestArgs' | 'maxContexts' | 'memoryCapBytes'>>): void {
     this.options = { ...this.options, ...changes };
   }
 
@@ -114,7 +140,18 @@ export class Worker {
     if (process.platform !== 'win32') fs.chmodSync(this.options.socketPath, 0o600);
   }
 
-  /** Starts (or replaces) the warm parent. */
+  private workerScript(): string {
+    return path.join(helpersDir(), 'heavy_worker.py');
+  }
+
+  /** The environment level 0 starts with: PYTHONWARNINGS is each run's own to apply. */
+  private level0Env(): NodeJS.ProcessEnv {
+    const env = { ...this.options.env };
+    delete env.PYTHONWARNINGS;
+    return env;
+  }
+
+  /** Starts (or replaces) level 0, and with it every level above. */
   start(reason: string): Promise<void> {
     const generation = ++this.generation;
     this.retire();
@@ -126,13 +163,9 @@ export class Worker {
       this.readyReject = reject;
     });
     this.ready.catch(() => {});
-    const args = [path.join(helpersDir(), 'heavy_worker.py'), '--root', this.options.root, '--connect', this.options.socketPath, '--', ...this.options.pytestArgs];
+    const args = [this.workerScript(), '--root', this.options.root, '--connect', this.options.socketPath, '--', ...this.options.pytestArgs];
     let stderr = '';
-    const proc = spawn(this.options.python, args, {
-      cwd: this.options.root,
-      env: this.options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(this.options.python, args, { cwd: this.options.root, env: this.level0Env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     proc.stdout!.on('data', (d) => { stderr += d; });
     proc.stderr!.on('data', (d) => { stderr += d; });
@@ -152,15 +185,11 @@ export class Worker {
         return;
       }
       this.options.log(`the warm test process died (${signal ?? `code ${code}`}); rebuilding it`);
-      const level2 = this.level2;
-      this.level2 = undefined;
-      if (level2?.pid) { try { process.kill(level2.pid, 'SIGKILL'); } catch { /* gone */ } }
       void this.recoverRuns();
     });
     this.readyPromiseMeta = { began, reason, generation };
     return this.ready;
   }
-
 
   private fail(message: string): void {
     this.state = 'failed';
@@ -175,7 +204,7 @@ export class Worker {
       const nl = buffer.indexOf('\n');
       if (nl < 0) return;
       sock.off('data', onData);
-      let hello: { hello: string; id?: string; pid?: number; prime?: string };
+      let hello: { hello: string; id?: string; pid?: number; prime?: string; level?: number; attached?: boolean; ctx?: string };
       try {
         hello = JSON.parse(buffer.slice(0, nl));
       } catch {
@@ -183,8 +212,8 @@ export class Worker {
         return;
       }
       const rest = buffer.slice(nl + 1);
-      if (hello.hello === 'worker' && (hello as { level?: number }).level === 2) this.attachLevel2(sock, rest, (hello as { stamp?: number }).stamp ?? -1);
-      else if (hello.hello === 'worker' && (hello as { attached?: boolean }).attached) this.attachDebugged(sock, rest);
+      if (hello.hello === 'worker' && (hello.level === 1 || hello.level === 2)) this.attachLevel(sock, rest, String(hello.ctx));
+      else if (hello.hello === 'worker' && hello.attached) this.attachDebugged(sock, rest);
       else if (hello.hello === 'worker') this.attachControl(sock, rest);
       else if ((hello.hello === 'out' || hello.hello === 'events') && hello.prime) this.primes.attach(sock, hello.hello, hello.prime, rest);
       else if (hello.hello === 'out') this.attachOutput(sock, String(hello.id), rest);
@@ -196,172 +225,257 @@ export class Worker {
   }
 
   private attachControl(sock: net.Socket, rest: string): void {
-    // A retired parent keeps its own connection until its last run has reported.
+    // A retired level 0 keeps its own connection until its last run has reported.
     this.control = sock;
-    readLines(sock, rest, (m) => this.onControl(m));
+    readLines(sock, rest, (m) => this.onControl(sock, m));
   }
 
   /**
-   * The Test Daemon profile: a warm parent started under the debugger takes over new runs
-   * (so breakpoints hit in their forked children) until its debug session ends.
+   * The Test Daemon profile: a level 0 started under the debugger takes over new runs (so
+   * breakpoints hit in their forked children) until its debug session ends. Runs fork from
+   * it directly: no higher levels, no primes.
    */
   debugged = false;
+  private debuggedLevel?: Level;
 
   private attachDebugged(sock: net.Socket, rest: string): void {
-    const spawned = this.control;
-    this.debugged = false;
-    this.dropLevel2('a debugged worker attached');
-    this.control = sock;
+    this.primes.dropAll();
+    const level: Level = { tier: 0, sock, ready: false, reads: { env: {} }, tops: [], cwd: this.options.root, built: this.defaultContext(), lastUsed: 0, runs: 0 };
+    this.debuggedLevel = level;
     this.options.log('a worker under the debugger attached; runs go to it');
     readLines(sock, rest, (m) => {
       if (m.t === 'ready') {
-        this.debugged = this.control === sock;
-        this.scheduleLevel2(0);
+        level.ready = true;
+        level.pid = m.pid;
+        this.debugged = this.debuggedLevel === level;
       } else {
-        this.onControl(m);
+        this.onControl(sock, m);
       }
     });
     sock.on('close', () => {
-      if (this.control !== sock) return;
+      if (this.debuggedLevel !== level) return;
       this.options.log('the debugged worker left; runs go to the warm process again');
       this.debugged = false;
-      this.dropLevel2('the debugged worker left');
-      this.control = spawned && !spawned.destroyed ? spawned : undefined;
-      this.scheduleLevel2(0);
+      this.debuggedLevel = undefined;
     });
   }
 
-  private attachLevel2(sock: net.Socket, rest: string, stamp: number): void {
-    if (stamp !== this.level2Stamp || this.state !== 'warm') {
+  /** A level 1 or 2 being built connected: it says "ready", or which modules warned while imported. */
+  private attachLevel(sock: net.Socket, rest: string, buildId: string): void {
+    const build = this.builds.get(buildId);
+    if (!build || this.state !== 'warm' || build.parent.retired) {
       sock.write(JSON.stringify({ t: 'stop' }) + '\n');
       return;
     }
-    const level2: Level2 = { sock, stamp, ready: false, files: [], fileSet: new Set() };
-    this.level2 = level2;
+    const level: Level = {
+      tier: build.tier, sock, ready: false, reads: { env: {} }, tops: [], cwd: build.ctx.cwd, parent: build.parent,
+      built: build.ctx, lastUsed: Date.now(), runs: 0, stamp: build.stamp,
+    };
+    build.level = level;
+    this.levels.push(level);
     readLines(sock, rest, (m) => {
-      if (m.t === 'ready') {
-        level2.pid = m.pid;
-        level2.files = m.files;
-        level2.fileSet = new Set(level2.files.map((f) => f[0]));
-        // A file that changed while level 2 was importing makes it stale at birth.
-        if ([...level2.fileSet].some((f) => (this.lastChange.get(f) ?? -1) > stamp)) {
-          this.dropLevel2('changed while warming');
-          this.scheduleLevel2();
-        } else {
-          level2.ready = true;
-          this.level2WarmMs = (m.warm_seconds ?? 0) * 1000;
-          this.level2Settled();
-          this.primes.level2Ready();
-        }
-      } else {
-        this.onControl(m);
-      }
+      if (m.t === 'ready') this.levelReady(build, level, m);
+      else if (m.t === 'tainted') this.levelTainted(build, level, m);
+      else this.onControl(sock, m);
     });
     sock.on('close', () => {
-      if (this.level2 === level2) {
-        this.level2 = undefined;
-        if (!level2.ready) this.level2Settled();
-      }
-      // Runs it forked that never reported: it died under them. Retry them once from level 1.
+      this.levels = this.levels.filter((l) => l !== level);
+      if (this.builds.get(build.id) === build) this.buildDone(build);
+      // Runs it forked that never reported: it died under them. Retry them once, elsewhere.
       for (const run of this.runs.values()) {
         if (run.via === sock && !run.exited) this.retryElsewhere(run);
       }
+      // Its own levels go with it.
+      for (const child of this.levels.filter((l) => l.parent === level)) this.retireLevel(child);
     });
   }
 
-  /** A level 2 process died mid-run (it was killed, or crashed): retry on level 1, once. */
-  private retryElsewhere(run: ActiveRun): void {
-    this.abandon(run);
-    this.scheduleLevel2();
-    this.retryOnce(run, 'the run is retried');
-  }
-
-  /** Forgets a run whose process is gone or going: kills what is left of it. */
-  private abandon(run: ActiveRun): void {
-    if (run.prime) this.primes.forget(run.prime);
-    if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
-    this.runs.delete(run.params.runId);
-    clearInterval(run.timer);
-    for (const s of run.streams) s.destroy();
-  }
-
-  private crashed(run: ActiveRun, reason: string): void {
-    run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason }, durationMs: Date.now() - run.started, retried: true });
-  }
-
-  /** A run whose warm process died is run again once; a second death is reported. */
-  private retryOnce(run: ActiveRun, what: string): void {
-    if (run.retried) return this.crashed(run, 'the warm test process died twice');
-    run.sink.output(`\nheavy: the warm test process died during this run; ${what}\n`);
-    void this.run(run.params, run.sink, true).then(run.done, (err) => this.crashed({ ...run, results: [] }, (err as Error).message));
-  }
-
-  /** Tells the worker which project files changed, so level 2 is never used with old code. */
-  filesChanged(files: string[]): void {
-    let stale = false;
-    for (const file of files) {
-      this.lastChange.set(file, ++this.changeSeq);
-      if (this.level2?.fileSet.has(file)) stale = true;
+  private levelReady(build: Build, level: Level, m: any): void {
+    level.pid = m.pid;
+    level.reads = m.reads ?? { env: {} };
+    level.tops = m.tops ?? [];
+    level.cwd = m.cwd ?? level.cwd;
+    level.warmMs = (m.warm_seconds ?? 0) * 1000;
+    if (level.tier === 2) {
+      level.files = m.files;
+      level.fileSet = new Set(level.files!.map((f) => f[0]));
+      // A file that changed while it was importing makes it stale at birth.
+      if ([...level.fileSet].some((f) => (this.lastChange.get(f) ?? -1) > build.stamp)) {
+        this.buildDone(build);
+        this.retireLevel(level);
+        this.requestLevel(2, build.parent, build.ctx);
+        return;
+      }
+      this.level2WarmMs = level.warmMs;
     }
-    this.primes.changed();
-    if (stale) this.dropLevel2('project files changed');
-    if (!this.level2) this.scheduleLevel2();
+    level.ready = true;
+    this.buildDone(build);
+    this.options.log(`level ${level.tier} warm in ${((level.warmMs ?? 0) / 1000).toFixed(2)}s for ${this.describe(level)}`);
+    if (level.tier === 1) this.requestLevel(2, level, build.ctx);
+    else this.primes.level2Ready();
+    this.evict();
   }
 
-  private level2Settled(): void {
-    this.level2Building = false;
-    for (const wake of this.level2Waiters.splice(0)) wake();
+  private levelTainted(build: Build, level: Level, m: any): void {
+    for (const name of m.names ?? []) this.exclude[build.tier].add(name);
+    this.buildDone(build);
+    this.retireLevel(level);
+    const warnings: string[] = m.warnings ?? [];
+    this.options.log(`level ${build.tier}: left for each run to import, as they warn when imported: ${(m.names ?? []).join(', ')}${warnings.length ? ` (${warnings[0]})` : ''}`);
+    if (build.attempts + 1 >= MAX_ATTEMPTS) {
+      this.options.log(`level ${build.tier}: gave up after ${MAX_ATTEMPTS} attempts; runs import those modules themselves`);
+      return;
+    }
+    this.requestLevel(build.tier, build.parent, build.ctx, build.attempts + 1);
+  }
+
+  private describe(level: Level): string {
+    const names = readNames(level.reads);
+    return `${path.relative(this.options.root, level.cwd) || '.'}${names.length ? `, keyed on ${names.slice(0, 8).join(' ')}${names.length > 8 ? ' ...' : ''}` : ''}`;
+  }
+
+  /** Asks `parent` to fork a level for `ctx` (one build per parent at a time). */
+  private requestLevel(tier: 1 | 2, parent: Level, ctx: RunContext, attempts = 0): void {
+    if (parent.retired || parent.sock.destroyed || this.state !== 'warm') return;
+    if ([...this.builds.values()].some((b) => b.parent === parent)) return;
+    const id = `b${++this.buildSeq}`;
+    const build: Build = { id, tier, parent, ctx, stamp: this.changeSeq, attempts };
+    this.builds.set(id, build);
+    parent.sock.write(JSON.stringify({
+      t: tier === 1 ? 'level1' : 'level2', ctx: id, stamp: build.stamp, env: ctx.env, cwd: ctx.cwd, args: ctx.argv.slice(1), exclude: [...this.exclude[tier]],
+    }) + '\n');
+  }
+
+  private buildDone(build: Build): void {
+    this.builds.delete(build.id);
+    for (const wake of this.buildWaiters.splice(0)) wake();
+  }
+
+  /** Drains a level (it exits after its runs) and forgets it, with the levels forked from it. */
+  private retireLevel(level: Level): void {
+    if (level.retired) return;
+    level.retired = true;
+    level.ready = false;
+    this.levels = this.levels.filter((l) => l !== level);
+    if (level.tier === 2) this.primes.dropOwner(level.sock);
+    if (!level.sock.destroyed) level.sock.write(JSON.stringify({ t: 'drain' }) + '\n');
+    for (const child of this.levels.filter((l) => l.parent === level)) this.retireLevel(child);
+  }
+
+  /** Keeps at most `maxContexts` level 2s (and two level 1s) within the memory cap, dropping the least recently used. */
+  private evict(): void {
+    const maxL2 = Math.max(1, this.options.maxContexts ?? 3);
+    const cap = this.options.memoryCapBytes ?? 1024 * 1024 * 1024;
+    const lru = (tier: 1 | 2) => this.levels.filter((l) => l.tier === tier && l.ready).sort((a, b) => a.lastUsed - b.lastUsed);
+    while (lru(2).length > maxL2) this.dropLru(lru(2)[0], 'more warm contexts than allowed');
+    while (lru(1).length > Math.max(1, Math.ceil(maxL2 / 2))) this.dropLru(lru(1)[0], 'more third-party levels than allowed');
+    for (;;) {
+      const ready = this.levels.filter((l) => l.ready);
+      const total = ready.reduce((sum, l) => sum + (privateBytes(l.pid) ?? 0), 0);
+      const candidates = [...lru(2), ...lru(1)];
+      if (total <= cap || candidates.length <= 1) break;
+      this.dropLru(candidates[0], `warm levels hold ${Math.round(total / 1048576)} MB, over the ${Math.round(cap / 1048576)} MB cap`);
+    }
+  }
+
+  private dropLru(level: Level, why: string): void {
+    this.options.log(`dropped the warm level ${level.tier} for ${this.describe(level)}: ${why}`);
+    this.retireLevel(level);
+  }
+
+  /** Tells the worker which project files changed, so no level 2 is used with old code. */
+  filesChanged(files: string[]): void {
+    for (const file of files) this.lastChange.set(file, ++this.changeSeq);
+    this.primes.changed();
+    for (const level of this.levels.filter((l) => l.tier === 2 && l.ready)) {
+      if (files.some((f) => level.fileSet?.has(f))) {
+        this.staleContexts = [...this.staleContexts.filter((s) => s.ctx !== level.built), { parent: level.parent!, ctx: level.built }];
+        this.retireLevel(level);
+      }
+    }
+    if (!this.staleContexts.length) return;
+    clearTimeout(this.rebuildTimer);
+    // Once changes settle, the most recently used context is rebuilt; the others wait for their next run.
+    this.rebuildTimer = setTimeout(() => {
+      const last = this.staleContexts.pop();
+      this.staleContexts = [];
+      if (last && !this.level2For(last.ctx)) this.requestLevel(2, last.parent, last.ctx);
+    }, 25);
   }
 
   /**
-   * Right after an edit, a level 2 is being rebuilt. When that is quick, the run waits for
-   * it instead of importing the project itself while the rebuild competes for the CPU.
+   * Right after an edit, a level 2 for this run's context is being rebuilt. When that is
+   * quick, the run waits for it instead of importing the project itself while the rebuild
+   * competes for the CPU.
    */
-  private async awaitLevel2(): Promise<void> {
-    if (this.level2?.ready || !this.level2Building || this.level2WarmMs === undefined || this.level2WarmMs > 1500) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.level2WarmMs! + 500);
-      this.level2Waiters.push(() => { clearTimeout(timer); resolve(); });
-    });
+  private async awaitBuild(ctx: RunContext): Promise<void> {
+    const key = contextKey(ctx);
+    const pending = () => [...this.builds.values()].some((b) => b.tier === 2 && contextKey(b.ctx) === key)
+      || (this.rebuildTimer !== undefined && this.staleContexts.some((s) => contextKey(s.ctx) === key));
+    if (!pending() || this.level2WarmMs === undefined || this.level2WarmMs > 1500) return;
+    const deadline = Date.now() + this.level2WarmMs + 500;
+    while (pending() && Date.now() < deadline && !this.level2For(ctx)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.buildWaiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
   }
 
-  private dropLevel2(_why: string): void {
-    const level2 = this.level2;
-    if (!level2) return;
-    this.primes.dropAll();
-    this.level2 = undefined;
-    level2.ready = false;
-    level2.sock.write(JSON.stringify({ t: 'drain' }) + '\n');
+  /** A ready level 2 that may serve `ctx`, most recently used first, checked against the files on disk. */
+  private level2For(ctx: RunContext): Level | undefined {
+    const candidates = this.levels.filter((l) => l.tier === 2 && l.ready).sort((a, b) => b.lastUsed - a.lastUsed);
+    for (const level of candidates) {
+      if (whyNot(level, ctx, this.level0Info)) continue;
+      if (!this.fresh(level)) continue;
+      return level;
+    }
+    return undefined;
   }
 
-  /** Asks level 1 for a fresh level 2 once changes settle. */
-  private scheduleLevel2(delayMs = 25): void {
-    clearTimeout(this.level2Timer);
-    this.level2Building = true;
-    this.level2Timer = setTimeout(() => {
-      if (this.state !== 'warm' || !this.control || this.level2) {
-        if (!this.level2) this.level2Settled();
-        return;
-      }
-      this.level2Stamp = this.changeSeq;
-      this.send({ t: 'level2', stamp: this.level2Stamp });
-    }, delayMs);
-  }
-
-  /** Level 2, if it imported exactly what is on disk now. */
-  private freshLevel2(): Level2 | undefined {
-    const level2 = this.level2;
-    if (!level2?.ready) return undefined;
-    for (const [file, mtimeNs, size] of level2.files) {
-      // The watcher may not have told us yet about a file saved a moment ago.
+  /** Level 2 imported exactly what is on disk now (the watcher may not have told us of a save a moment ago). */
+  private fresh(level: Level): boolean {
+    for (const [file, mtimeNs, size] of level.files ?? []) {
       const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
       if (!st || st.mtimeNs !== BigInt(mtimeNs) || Number(st.size) !== size) {
-        this.dropLevel2('a project file changed');
-        this.scheduleLevel2();
-        return undefined;
+        this.retireLevel(level);
+        this.requestLevel(2, level.parent!, level.built);
+        return false;
       }
     }
-    return level2;
+    return true;
+  }
+
+  /** How many recent runs came in each context (a few dozen kept): a context is built for once it comes back. */
+  private seen = new Map<string, number>();
+
+  private recurring(ctx: RunContext): boolean {
+    const key = contextKey(ctx);
+    const count = (this.seen.get(key) ?? 0) + 1;
+    this.seen.delete(key);
+    this.seen.set(key, count);
+    if (this.seen.size > 32) this.seen.delete(this.seen.keys().next().value!);
+    return count >= 2 || key === contextKey(this.defaultContext());
+  }
+
+  /** The highest level that may serve `ctx`, and what to build so the next such run is warmer. */
+  private choose(ctx: RunContext): { level?: Level; tier: Tier; why?: string } {
+    if (this.debugged && this.debuggedLevel) return { level: this.debuggedLevel, tier: 'pytest' };
+    // A context seen once may never come back (a one-off variable): building levels for it would only cost CPU.
+    const build = this.recurring(ctx);
+    const level2 = this.level2For(ctx);
+    if (level2) return { level: level2, tier: 'project' };
+    const level1 = this.levels.filter((l) => l.tier === 1 && l.ready && !whyNot(l, ctx, this.level0Info)).sort((a, b) => b.lastUsed - a.lastUsed)[0];
+    if (level1) {
+      if (build) this.requestLevel(2, level1, ctx);
+      return { level: level1, tier: 'third-party' };
+    }
+    const level0 = this.level0;
+    if (!level0?.ready) return { tier: 'cold', why: 'the warm process is not ready' };
+    const why = whyNot(level0, ctx, this.level0Info);
+    if (why) return { tier: 'cold', why };
+    if (build) this.requestLevel(1, level0, ctx);
+    return { level: level0, tier: 'pytest' };
   }
 
   get readyPrimes(): number {
@@ -369,18 +483,23 @@ export class Worker {
   }
 
   get level2State(): 'ready' | 'warming' | 'none' {
-    return this.level2?.ready ? 'ready' : this.level2 || this.level2Timer ? 'warming' : 'none';
+    if (this.levels.some((l) => l.tier === 2 && l.ready)) return 'ready';
+    return this.builds.size || this.rebuildTimer ? 'warming' : 'none';
   }
 
-  private onControl(message: any): void {
+  private onControl(sock: net.Socket, message: any): void {
     switch (message.t) {
       case 'ready': {
+        if (sock !== this.control) return;
         this.state = 'warm';
         this.info = { pid: message.pid, python: message.python, version: message.version, pytest: message.pytest, site: message.site };
+        this.level0Info = { startup: message.startup, argv0: message.argv0 ?? 'pytest', unusable: message.unusable ?? undefined };
+        this.level0 = { tier: 0, sock, pid: message.pid, ready: true, reads: message.reads ?? { env: {} }, tops: message.tops ?? [], cwd: message.cwd ?? this.options.root, built: this.defaultContext(), lastUsed: Date.now(), runs: 0 };
+        if (message.unusable) this.options.log(`every run starts cold: ${message.unusable}`);
         const meta = this.readyPromiseMeta!;
         this.lastRebuild = { at: new Date().toISOString(), seconds: (Date.now() - meta.began) / 1000, reason: meta.reason };
         this.readyResolve?.();
-        this.scheduleLevel2(0);
+        this.requestLevel(1, this.level0, this.defaultContext());
         break;
       }
       case 'started': {
@@ -430,13 +549,14 @@ export class Worker {
       case 'finish':
         run.running = undefined;
         break;
-      case 'done':
-        // pytest returned and the process is on its way out: no need to wait for its reaping.
-        run.exited ??= { code: event.code };
-        this.maybeFinish(run);
-        break;
       case 'imports':
         run.imports = event.imports;
+        break;
+      case 'done':
+        // pytest returned and the process is on its way out: no need to wait for its reaping.
+        run.pytestReturned = true;
+        run.exited ??= { code: event.code };
+        this.maybeFinish(run);
         break;
       case 'result': {
         const { t: _t, ...result } = event;
@@ -454,7 +574,8 @@ export class Worker {
     let exitCode = run.exited.code ?? 1;
     let crashed: RunResult['crashed'];
     const nodeid = run.running;
-    if (run.timedOut || run.exited.signal || nodeid) {
+    // When pytest returned, it reported everything itself (an interrupted test included), as a cold run does.
+    if (run.timedOut || (!run.pytestReturned && (run.exited.signal || nodeid))) {
       const reason = run.timedOut
         ?? (run.exited.signal ? `the test process was killed by ${run.exited.signal}` : `the test process exited with code ${run.exited.code} before the test finished`);
       crashed = { nodeid, reason };
@@ -466,39 +587,95 @@ export class Worker {
       run.sink.output(`\nheavy: ${nodeid ?? 'the run'}: ${reason}\n`);
       exitCode = run.exited.code === 0 || run.exited.code === undefined || run.timedOut ? 1 : exitCode;
     }
-    run.done({ runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried, primed: !!run.prime?.confirmed, items: run.items, imports: run.imports });
+    run.done({
+      runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried,
+      primed: !!run.prime?.confirmed, items: run.items, imports: run.imports, level: run.tier,
+    });
     if (!this.debugged && run.params.repeatable !== false) this.primes.remember(run.body);
   }
 
-  /** Runs pytest once in a fresh fork of the warm parent. */
+  private defaultContext(): RunContext {
+    return this.contextOf({ args: this.options.pytestArgs, color: false });
+  }
+
+  /** The run's whole context: its environment (the client's, else the daemon's, over the project's .env), folder and argv. */
+  private contextOf(body: Pick<RunBody, 'args' | 'color' | 'cwd' | 'env'>): RunContext {
+    const base = body.env ?? stringsOnly(this.options.env);
+    const env: Record<string, string> = { ...this.options.projectEnv, ...base };
+    delete env.ELECTRON_RUN_AS_NODE;
+    // Output goes through a socket, not a terminal: colour is asked for the way pytest understands.
+    if (body.color && env.FORCE_COLOR === undefined) env.FORCE_COLOR = '1';
+    return { env, cwd: body.cwd ?? this.options.root, argv: [this.level0Info.argv0, ...body.args] };
+  }
+
+  /** Runs pytest once, forked from the highest warm level that may serve it (or cold). */
   async run(params: RunParams, sink: RunSink, retried = false): Promise<RunResult & { items?: TestItem[] }> {
     await this.ready;
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
-    await this.awaitLevel2();
-    const env = params.env ? { ...this.options.projectEnv, ...params.env } : undefined;
-    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env, imports: true, ...(params.onlyFiles ? { onlyFiles: params.onlyFiles } : {}) };
-    await this.primes.settledFor(body);
+    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env: params.env, imports: true, ...(params.onlyFiles ? { onlyFiles: params.onlyFiles } : {}) };
+    const ctx = this.contextOf(body);
+    await this.awaitBuild(ctx);
+    this.primes.dropUnready(body);
     return new Promise((resolve) => {
-      const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation };
+      const choice = this.choose(ctx);
+      const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation, tier: choice.tier };
       this.runs.set(params.runId, run);
       const timeout = params.timeout ?? this.options.timeoutSeconds;
       if (timeout) {
         run.timer = setInterval(() => {
           if (run.running && run.runningSince && Date.now() - run.runningSince > timeout * 1000 && !run.timedOut) {
             run.timedOut = `timed out after ${timeout}s`;
-            run.via?.write(JSON.stringify({ t: 'cancel', id: params.runId, force: true }) + '\n');
+            this.cancel(params.runId, true);
           }
         }, 100);
       }
-      const level2 = this.freshLevel2();
-      run.via = level2?.sock ?? this.control;
-      run.prime = level2 && !this.debugged ? this.primes.claim(body, level2.sock, run) : undefined;
-      run.via!.write(JSON.stringify({ t: 'run', id: params.runId, ...body, prime: run.prime?.id }) + '\n');
+      const message = { t: 'run', id: params.runId, args: body.args, color: body.color, cwd: ctx.cwd, env: ctx.env, imports: true, onlyFiles: body.onlyFiles };
+      if (!choice.level) {
+        this.options.log(`run ${params.runId} starts cold: ${choice.why}`);
+        this.startCold(run, ctx, message);
+        return;
+      }
+      const level = choice.level;
+      level.lastUsed = Date.now();
+      level.runs++;
+      run.via = level.sock;
+      run.prime = level.tier === 2 && !this.debugged ? this.primes.claim(body, level.sock, run) : undefined;
+      level.sock.write(JSON.stringify({ ...message, prime: run.prime?.id }) + '\n');
+    });
+  }
+
+  /** A run no warm level can serve: a Python process of its own, with the run's environment from the start. */
+  private startCold(run: ActiveRun, ctx: RunContext, message: object): void {
+    const proc = spawn(this.options.python, [this.workerScript(), '--root', this.options.root, '--connect', this.options.socketPath, '--run', '-'], {
+      cwd: ctx.cwd, env: ctx.env, stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    run.cold = proc;
+    run.pid = proc.pid;
+    let stderr = '';
+    proc.stderr!.on('data', (d) => { stderr += d; });
+    proc.stdin!.on('error', () => {});
+    proc.stdin!.end(JSON.stringify(message));
+    proc.on('error', (err) => {
+      run.sink.output(`heavy: could not start ${this.options.python}: ${err.message}\n`);
+      run.exited = { code: 3 };
+      this.maybeFinish(run);
+    });
+    proc.on('exit', (code, signal) => {
+      if (!run.streams.size && stderr.trim() && !run.pytestReturned) run.sink.output(stderr);
+      run.exited ??= { code: code ?? undefined, signal: signal ?? undefined };
+      this.maybeFinish(run);
     });
   }
 
   cancel(runId: string, force = false): void {
-    this.runs.get(runId)?.via?.write(JSON.stringify({ t: 'cancel', id: runId, force }) + '\n');
+    const run = this.runs.get(runId);
+    if (!run) return;
+    if (run.cold?.pid) {
+      const signal = force ? 'SIGKILL' : 'SIGINT';
+      try { process.kill(-run.cold.pid, signal); } catch { try { run.cold.kill(signal); } catch { /* gone */ } }
+      return;
+    }
+    run.via?.write(JSON.stringify({ t: 'cancel', id: runId, force }) + '\n');
   }
 
   has(runId: string): boolean {
@@ -509,15 +686,37 @@ export class Worker {
     return this.runs.size;
   }
 
-  private send(message: object): void {
-    this.control?.write(JSON.stringify(message) + '\n');
+  /** A level died mid-run (it was killed, or crashed): retry the run once, on whatever level serves it now. */
+  private retryElsewhere(run: ActiveRun): void {
+    this.abandon(run);
+    this.retryOnce(run, 'the run is retried');
   }
 
-  /** A retired parent that died before its runs reported: those runs end as crashed. */
+  /** Forgets a run whose process is gone or going: kills what is left of it. */
+  private abandon(run: ActiveRun): void {
+    if (run.prime) this.primes.forget(run.prime);
+    if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
+    this.runs.delete(run.params.runId);
+    clearInterval(run.timer);
+    for (const s of run.streams) s.destroy();
+  }
+
+  private crashed(run: ActiveRun, reason: string): void {
+    run.done({ runId: run.params.runId, exitCode: 3, results: run.results, crashed: { reason }, durationMs: Date.now() - run.started, retried: true });
+  }
+
+  /** A run whose warm process died is run again once; a second death is reported. */
+  private retryOnce(run: ActiveRun, what: string): void {
+    if (run.retried) return this.crashed(run, 'the warm test process died twice');
+    run.sink.output(`\nheavy: the warm test process died during this run; ${what}\n`);
+    void this.run(run.params, run.sink, true).then(run.done, (err) => this.crashed({ ...run, results: [] }, (err as Error).message));
+  }
+
+  /** A retired level 0 that died before its runs reported: those runs end as crashed. */
   private orphaned(generation: number, how: string): void {
     if (generation === this.generation) return;
     for (const run of this.runs.values()) {
-      if (run.generation === generation && !run.exited) {
+      if (run.generation === generation && !run.exited && !run.cold) {
         if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
         run.exited = { signal: `the warm test process's exit (${how})` };
         for (const s of run.streams) s.destroy();
@@ -527,9 +726,9 @@ export class Worker {
     }
   }
 
-  /** The warm parent died mid-run: kill its orphans, rebuild, and retry each run once. */
+  /** Level 0 died mid-run: kill its orphans, rebuild, and retry each run once. */
   private async recoverRuns(): Promise<void> {
-    const orphans = [...this.runs.values()].filter((r) => r.generation === this.generation);
+    const orphans = [...this.runs.values()].filter((r) => r.generation === this.generation && !r.cold);
     for (const run of orphans) this.abandon(run);
     try {
       await this.start('the warm test process died');
@@ -539,7 +738,6 @@ export class Worker {
     }
     for (const run of orphans) this.retryOnce(run, 'it was rebuilt and the run is retried');
   }
-
 
   workerRss(): number | undefined {
     const pid = this.info.pid;
@@ -552,12 +750,40 @@ export class Worker {
     }
   }
 
-  /** Replaces the warm parent: a warm one drains (finishes its runs, then exits); anything else is killed. */
+  /** Private memory of every warm process (levels and primes are forks: this is what each costs on its own). */
+  warmPrivateBytes(): number | undefined {
+    const pids = [this.info.pid, ...this.levels.map((l) => l.pid)];
+    const sizes = pids.map(privateBytes).filter((n): n is number => n !== undefined);
+    return sizes.length ? sizes.reduce((a, b) => a + b, 0) : undefined;
+  }
+
+  contexts(): WarmContextStatus[] {
+    const ready = this.levels.filter((l) => l.ready && (l.tier === 2 || !this.levels.some((c) => c.parent === l && c.ready)));
+    const building: WarmContextStatus[] = [...this.builds.values()].map((b) => ({
+      id: b.id, levels: 'building', reads: [], cwd: b.ctx.cwd, runs: 0, lastUsed: new Date().toISOString(),
+    }));
+    return [...ready.sort((a, b) => b.lastUsed - a.lastUsed).map((l) => ({
+      id: String(l.pid),
+      levels: (l.tier === 2 ? 'project' : 'third-party') as WarmContextStatus['levels'],
+      reads: [...new Set([...(l.parent ? readNames(l.parent.reads) : []), ...readNames(l.reads)])],
+      cwd: l.cwd,
+      runs: l.runs,
+      lastUsed: new Date(l.lastUsed).toISOString(),
+      privateBytes: (privateBytes(l.pid) ?? 0) + (l.parent && l.tier === 2 ? privateBytes(l.parent.pid) ?? 0 : 0),
+    })), ...building];
+  }
+
+  /** Replaces level 0: a warm one drains (finishes its runs, then exits); anything else is killed. */
   private retire(): void {
-    this.dropLevel2('rebuilding');
+    for (const level of [...this.levels]) this.retireLevel(level);
+    this.levels = [];
+    this.builds.clear();
+    this.exclude = { 1: new Set(), 2: new Set() };
+    if (this.level0) this.level0.retired = true;
+    this.level0 = undefined;
     const proc = this.proc;
     if (!proc || proc.exitCode !== null) return;
-    const hasRuns = [...this.runs.values()].some((r) => r.generation === this.generation - 1);
+    const hasRuns = [...this.runs.values()].some((r) => r.generation === this.generation - 1 && !r.cold);
     if (this.control && hasRuns) {
       this.send({ t: 'drain' });
       this.control = undefined;
@@ -566,10 +792,12 @@ export class Worker {
     }
   }
 
+  private send(message: object): void {
+    this.control?.write(JSON.stringify(message) + '\n');
+  }
+
   private kill(): void {
-    const level2 = this.level2;
-    this.level2 = undefined;
-    if (level2?.pid) { try { process.kill(level2.pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const level of this.levels) if (level.pid) { try { process.kill(level.pid, 'SIGKILL'); } catch { /* gone */ } }
     // Its exit handler ignores it: start() and close() moved the generation on first.
     if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL');
     this.control?.destroy();
@@ -580,9 +808,14 @@ export class Worker {
     this.generation++;
     this.stopping = true;
     this.primes.close();
+    clearTimeout(this.rebuildTimer);
     for (const run of this.runs.values()) if (run.pid) { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }
     this.kill();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
     if (process.platform !== 'win32') fs.rmSync(this.options.socketPath, { force: true });
   }
+}
+
+function stringsOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }

@@ -202,9 +202,9 @@ describe('heavy test: the warm daemon', function () {
     const script = `
 import os, sys
 sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../daemon/python'))})
-import heavy_worker as hw
-hw.ROOT = os.getcwd()
-sys.path.insert(0, hw.ROOT)
+from heavydev import primes as hw, project
+project.set_root(os.getcwd())
+sys.path.insert(0, project.ROOT)
 config = hw.prepare_config(["-q", "-p", "no:cacheprovider", "tests/sub/test_deep.py"], [])
 stamps = hw.inputs_of(config)
 print("fresh", hw.unchanged(stamps))
@@ -229,9 +229,9 @@ print("after a new pytest.ini", hw.unchanged(stamps))
     const script = `
 import os, sys
 sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../daemon/python'))})
-import heavy_worker as hw
-hw.ROOT = os.getcwd()
-sys.path.insert(0, hw.ROOT)
+from heavydev import primes as hw, project
+project.set_root(os.getcwd())
+sys.path.insert(0, project.ROOT)
 def ahead(*args):
     sys.modules.pop("tests.sub.conftest", None)  # each case writes a new one
     return hw.session_primable(hw.prepare_config(["-q", *args, "tests/sub/test_deep.py"], []))
@@ -460,16 +460,16 @@ print("after another run rewrote the same nodeids", hw.same_contents(contents))
     assert.ok(notFound(cold.stdout + cold.stderr));
     assert.equal(notFound(warm.stdout + warm.stderr), notFound(cold.stdout + cold.stderr));
 
-    // Usage errors and --help read as pytest's own (the latter also from a primed run).
-    const pytest = (args: string[]) => spawnSync(path.join(root, '.venv', 'bin', 'pytest'), args, { cwd: root, encoding: 'utf8' });
+    // Usage errors and --help read as \`python -m pytest\`'s own (the latter also from a primed run).
+    const pytest = (args: string[]) => spawnSync(python(root), ['-m', 'pytest', ...args], { cwd: root, encoding: 'utf8' });
     const usage = (text: string) => text.split('\n').filter((l) => /usage:|error:/.test(l)).join('\n');
     const coldUsage = pytest(['--bogus']);
-    assert.match(usage(coldUsage.stderr), /^ERROR: usage: pytest \[options\]/);
+    assert.match(usage(coldUsage.stderr), /^ERROR: usage: python -m pytest \[options\]/);
     const warmUsage = heavySync(['test', '--bogus'], root);
     assert.equal(warmUsage.code, coldUsage.status);
     assert.equal(usage(warmUsage.stdout + warmUsage.stderr), usage(coldUsage.stderr));
     const coldHelp = pytest(['--help']).stdout.split('\n')[0];
-    assert.match(coldHelp, /^usage: pytest /);
+    assert.match(coldHelp, /^usage: python -m pytest /);
     assert.equal(heavySync(['test', '--help'], root).stdout.split('\n')[0], coldHelp);
     await waitFor(() => JSON.parse(heavySync(['daemon', 'status', '--json'], root).stdout).primes > 0, 10000, 'a prime');
     const primedHelp = heavySync(['test', '--help'], root);
