@@ -57,7 +57,13 @@ def main() -> None:
         sys.stderr.write(f"heavy: pytest is not installed in {sys.executable}. Install it: {sys.executable} -m pip install pytest\n")
         sys.exit(3)
     if args.run:
-        run_cold(socket_path, json.loads(args.run))
+        # The request comes on stdin (its environment may be too large for an argument); then
+        # stdin is /dev/null, as it is for a forked run.
+        request = json.loads(sys.stdin.read() if args.run == "-" else args.run)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        run_cold(socket_path, request)
     if args.attach:
         print(f"heavy: serving the test daemon for {project.ROOT} under the debugger; tests run from the editor or `heavy test` stop at breakpoints")
     serve(socket_path, args.pytest_args, attached=args.attach)

@@ -429,7 +429,8 @@ export class Daemon {
       warmError: w?.error,
       workerPid: w?.info.pid,
       lastRebuild: w?.lastRebuild,
-      memory: { nodeRssBytes: process.memoryUsage.rss(), workerRssBytes: w?.workerRss() },
+      memory: { nodeRssBytes: process.memoryUsage.rss(), workerRssBytes: w?.workerRss(), warmPrivateBytes: w?.warmPrivateBytes() },
+      contexts: w?.contexts() ?? [],
       runs: { active: this.active, queued: this.queue.length, total: this.totalRuns, primed: this.primedRuns },
     };
   }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { connectDaemon, type DaemonConnection } from '../../daemon/client';
 import { Methods, type TestResult } from '../../daemon/protocol';
 import { daemonPaths } from '../../daemon/server/paths';
+import { maskDurations, primesReady, projectWarm, requestRun } from '../helpers/daemon';
 import { copyExample, HEAVY, heavyAsync, heavySync, junitOutcomes, python, stopDaemon, waitFor, writeFiles } from '../helpers/project';
 
 const OUTCOMES = `import pytest
@@ -48,24 +49,6 @@ def test_2_leaves_state_behind():
     os.environ["HEAVY_LEAK"] = "1"
     settings.leaked = True
 `;
-
-/** Durations are the only thing two runs of the same tests may differ in. */
-const maskDurations = (text: string) => text.replace(/\d+\.\d+s/g, 'T');
-
-/** One run requested from the daemon as the editor does, with its output (durations masked). */
-async function requestRun(daemon: DaemonConnection, root: string, args: string[]) {
-  let output = '';
-  const runId = `r${Math.random()}`;
-  const sub = daemon.connection.onNotification(Methods.runOutput, (p) => { if (p.runId === runId) output += p.data; });
-  const result = await daemon.connection.sendRequest(Methods.runTests, { runId, args, cwd: root });
-  sub.dispose();
-  return { ...result, output: maskDurations(output) };
-}
-
-const projectWarm = (daemon: DaemonConnection) =>
-  waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).projectWarm === 'ready', 30000, 'project modules warm');
-const primesReady = (daemon: DaemonConnection, n: number, what = `${n} primes`) =>
-  waitFor(async () => (await daemon.connection.sendRequest(Methods.status)).primes >= n, 10000, what);
 
 describe('heavy test: the warm daemon', function () {
   this.timeout(120000);
