@@ -69,7 +69,7 @@ export class ContentStamps {
    */
   takeBaseline(files: () => string[], pending: (file: string) => boolean): Promise<void> {
     this.baseline ??= (async () => {
-      const queue = files();
+      const queue = [...files()];
       const worker = async () => {
         for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
           if (this.stamps.has(file) || pending(file)) continue;
