@@ -63,6 +63,8 @@ export interface RunResult {
   primed?: boolean;
   /** Test file (absolute) → the project source files its collection and tests imported (sys.modules), for dynamic imports the static graph misses. */
   imports?: Record<string, string[]>;
+  /** What the run collected (node ids with file and line). */
+  items?: TestItem[];
   /** Which warm level the run was forked from ('cold' when no warm level matched its environment). */
   level?: 'project' | 'third-party' | 'pytest' | 'cold';
 }

@@ -10,7 +10,7 @@ export interface HeavyConfig {
   python?: string;
   env_file?: string;
   serve?: { host?: string; port?: number; args?: string[] };
-  tests?: { args?: string[]; workers?: number; timeout?: number };
+  tests?: { args?: string[]; workers?: number; timeout?: number; warm_contexts?: number; warm_memory_mb?: number };
   db?: {
     url_env?: string | string[];
     metadata?: string;

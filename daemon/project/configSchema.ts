@@ -29,6 +29,8 @@ export const heavyConfigSchema = {
         args: stringList,
         workers: { type: 'integer', minimum: 1, maximum: 64 },
         timeout: { type: 'number', exclusiveMinimum: 0 },
+        warm_contexts: { type: 'integer', minimum: 1, maximum: 16 },
+        warm_memory_mb: { type: 'integer', minimum: 64 },
       },
     },
     db: {

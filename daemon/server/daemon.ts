@@ -124,6 +124,8 @@ export class Daemon {
       projectEnv: this.project?.env ?? {},
       pytestArgs: this.project?.config.tests?.args ?? [],
       timeoutSeconds: this.project?.config.tests?.timeout,
+      maxContexts: this.project?.config.tests?.warm_contexts,
+      memoryCapBytes: warmMemory(this.project?.config.tests),
       log: (m) => this.log(m),
     });
     await this.worker.listen();
@@ -200,6 +202,8 @@ export class Daemon {
       projectEnv: this.project!.env,
       pytestArgs: this.project!.config.tests?.args ?? [],
       timeoutSeconds: this.project!.config.tests?.timeout,
+      maxContexts: this.project!.config.tests?.warm_contexts,
+      memoryCapBytes: warmMemory(this.project!.config.tests),
     });
     this.worker!.start(reason).then(
       () => {
@@ -459,6 +463,11 @@ export class Daemon {
     this.logStream = undefined;
     return new Promise((resolve) => (stream ? stream.end(resolve) : resolve()));
   }
+}
+
+/** [tool.heavy.tests] warm_memory_mb, in bytes. */
+function warmMemory(tests?: { warm_memory_mb?: number }): number | undefined {
+  return tests?.warm_memory_mb ? tests.warm_memory_mb * 1024 * 1024 : undefined;
 }
 
 async function isListening(socket: string): Promise<boolean> {
