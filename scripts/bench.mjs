@@ -30,29 +30,39 @@ if (!fs.existsSync(path.join(EXAMPLE, '.venv'))) throw new Error('the example ha
 const shellHadNoPyc = process.env.PYTHONDONTWRITEBYTECODE !== undefined;
 if (!process.env.HEAVY_BENCH_KEEP_PYC_ENV) delete process.env.PYTHONDONTWRITEBYTECODE;
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-'));
-fs.cpSync(EXAMPLE, root, { recursive: true, filter: (src) => !/(\.venv|__pycache__|\.pytest_cache|\.db)$/.test(src) });
-fs.symlinkSync(path.join(EXAMPLE, '.venv'), path.join(root, '.venv'));
+function benchCopy(extra = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-'));
+  fs.cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !/(\.venv|__pycache__|\.pytest_cache|\.db)$/.test(src) });
+  fs.symlinkSync(path.join(EXAMPLE, '.venv'), path.join(dir, '.venv'));
+  for (const [rel, text] of Object.entries(extra)) fs.writeFileSync(path.join(dir, rel), text);
+  return dir;
+}
+const root = benchCopy();
+// The same project with pydantic-settings-style settings: listed from the whole environment at import.
+const listing = benchCopy({
+  'app/bench_settings.py': 'import os\n\nSETTINGS = {k.lower(): v for k, v in os.environ.items()}\n',
+  'tests/test_bench_settings.py': 'from app.bench_settings import SETTINGS\n\n\ndef test_settings():\n    assert SETTINGS\n',
+});
 const python = path.join(root, '.venv', 'bin', 'python');
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const ms = (x) => `${x.toFixed(0)} ms`;
 
-function timed(cmd, args, env = process.env) {
+function timed(cmd, args, env = process.env, cwd = root) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env });
   const elapsed = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}`);
   return { elapsed, stdout: r.stdout };
 }
 const cold = (args) => timed(python, ['-m', 'pytest', '-p', 'no:cacheprovider', ...args]);
 // As people run it: the `heavy` command (dist/heavy.js through its #! line, as `npm link` installs it).
-const heavy = (args, env) => timed(HEAVY, args, env);
+const heavy = (args, env, cwd) => timed(HEAVY, args, env, cwd);
 // A terminal's environment differs from the editor's (which started the daemon) in variables like these.
 const terminalEnv = { ...process.env, TERM: 'xterm-256color', SHLVL: '2', OLDPWD: os.tmpdir(), _: HEAVY, COLUMNS: '120' };
 
-async function client() {
-  const status = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--json', '--root', root], { encoding: 'utf8' }).stdout);
+async function client(dir = root) {
+  const status = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--json', '--root', dir], { encoding: 'utf8' }).stdout);
   const sock = net.connect(status.socket);
   await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
   const c = rpc.createMessageConnection(new rpc.StreamMessageReader(sock), new rpc.StreamMessageWriter(sock));
@@ -91,9 +101,9 @@ function descendants(pid) {
   return out;
 }
 
-async function waitWarm() {
+async function waitWarm(dir = root) {
   for (let i = 0; i < 400; i++) {
-    const s = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'status', '--json', '--root', root], { encoding: 'utf8' }).stdout);
+    const s = JSON.parse(spawnSync(process.execPath, [HEAVY, 'daemon', 'status', '--json', '--root', dir], { encoding: 'utf8' }).stdout);
     if (s.warm === 'warm' && s.projectWarm === 'ready') return s;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -188,30 +198,28 @@ try {
   rows.push({ name: 'same test twice in a row: first / second (editor)', cold: ms(median(first)), warm: ms(median(second)), ratio: `${(median(first) / median(second)).toFixed(2)}x`, target: 'second not slower' });
 
   // 3c. a terminal and the editor in turn: their environments differ, which must not rebuild anything per run.
-  const alternate = async (label, makeEnvRead) => {
-    if (makeEnvRead) {
-      // pydantic-settings style: the project lists the whole environment when imported.
-      fs.writeFileSync(path.join(root, 'app', 'bench_settings.py'), 'import os\n\nSETTINGS = {k.lower(): v for k, v in os.environ.items()}\n');
-      fs.writeFileSync(path.join(root, 'tests', 'test_bench_settings.py'), 'from app.bench_settings import SETTINGS\n\n\ndef test_settings():\n    assert SETTINGS\n');
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const test = makeEnvRead ? 'tests/test_bench_settings.py' : TEST;
+  const alternate = async (label, dir, test, conn) => {
     const cli = [], editor = [], levels = [];
     for (let i = 0; i < RUNS + 2; i++) {
-      const w = heavy(['test', '-q', test], terminalEnv).elapsed;
+      const w = heavy(['test', '-q', test], terminalEnv, dir).elapsed;
       const t = process.hrtime.bigint();
-      const r = await c.sendRequest('heavy/runTests', { runId: `bench-alt-${label}-${i}`, args: ['-q', test], cwd: root });
+      const r = await conn.sendRequest('heavy/runTests', { runId: `bench-alt-${label}-${i}`, args: ['-q', test], cwd: dir });
       const d = Number(process.hrtime.bigint() - t) / 1e6;
       levels.push(r.level);
       if (i >= 2) { cli.push(w); editor.push(d); } // the first two may build the terminal's context
     }
-    const s = await c.sendRequest('heavy/status');
+    const s = await conn.sendRequest('heavy/status');
     report(`terminal and editor in turn${label}: CLI`, median(c1), median(cli), '');
     report(`terminal and editor in turn${label}: editor`, median(c1), median(editor), '');
-    return { levels, contexts: s.contexts };
+    return { levels: levels.slice(2), contexts: s.contexts, memory: s.memory };
   };
-  const plainAlt = await alternate('', false);
-  const listedAlt = await alternate(' (project lists os.environ)', true);
+  const plainAlt = await alternate('', root, TEST, c);
+  spawnSync(process.execPath, [HEAVY, 'daemon', 'start', '--root', listing], { stdio: 'ignore' });
+  await waitWarm(listing);
+  const other = await client(listing);
+  const listedAlt = await alternate(' (project lists os.environ)', listing, 'tests/test_bench_settings.py', other.c);
+  other.close();
+  spawnSync(process.execPath, [HEAVY, 'daemon', 'stop', '--root', listing]);
 
   // 4. memory, after the runs above.
   await waitWarm();
@@ -236,11 +244,13 @@ try {
   console.log(`warm Python parent RSS: ${(status.memory.workerRssBytes / 1048576).toFixed(0)} MB`);
   console.log(`warm Python processes:  ${pythons.length} (levels 0-2 per context, ${primes} primes), ${pythonPrivateMb.toFixed(0)} MB private memory in all`);
   for (const [label, alt] of [['terminal and editor in turn', plainAlt], ['the same, project listing os.environ', listedAlt]]) {
-    console.log(`${label}: editor runs served from level ${[...new Set(alt.levels)].join('/')}; warm contexts:`);
+    console.log(`${label}: after the first two, editor runs served from level ${[...new Set(alt.levels)].join('/')}; warm contexts (${((alt.memory.warmPrivateBytes ?? 0) / 1048576).toFixed(0)} MB private in all warm processes):`);
     for (const ctx of alt.contexts) console.log(`  ${ctx.levels} (${ctx.runs} runs, ${((ctx.privateBytes ?? 0) / 1048576).toFixed(0)} MB private): keyed on ${ctx.reads.length} read(s)${ctx.reads.includes('*') ? ', the whole environment' : ''}`);
   }
   console.log(`idle CPU over ${IDLE_SECONDS}s:      ${(after - before).toFixed(2)} CPU-seconds across ${pids.length} processes (${((after - before) / IDLE_SECONDS * 100).toFixed(2)}%)`);
 } finally {
-  spawnSync(process.execPath, [HEAVY, 'daemon', 'stop', '--root', root]);
-  fs.rmSync(root, { recursive: true, force: true });
+  for (const dir of [root, listing]) {
+    spawnSync(process.execPath, [HEAVY, 'daemon', 'stop', '--root', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

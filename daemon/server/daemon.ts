@@ -188,10 +188,12 @@ export class Daemon {
   }
 
   private rebuild(reason: string): void {
-    if (this.configError) {
+    // The interpreter may have been changed in pyproject.toml since the daemon started.
+    const problem = this.configError ?? (reason === 'daemon started' ? undefined : interpreterProblem(this.project!.python, this.project!.pyproject));
+    if (problem) {
       this.worker!.state = 'failed';
-      this.worker!.error = this.configError;
-      this.log(`not warming: ${this.configError}`);
+      this.worker!.error = problem;
+      this.log(`not warming: ${problem}`);
       return;
     }
     this.log(`warming the test process (${reason})`);

@@ -316,8 +316,44 @@ export class Worker {
     this.evict();
   }
 
+  /**
+   * Which modules warned when imported, remembered across daemon starts while the installed
+   * packages are unchanged, so a level is not imported twice every start. Only a hint: a
+   * module that no longer warns is merely imported by each run, and a new one is found as usual.
+   */
+  private hintFile(): string | undefined {
+    return process.platform === 'win32' ? undefined : `${this.options.socketPath}.exclude.json`;
+  }
+
+  private hintKey(): string {
+    const dirs = (this.info.site ?? []).map((d) => `${d}@${fs.statSync(d, { throwIfNoEntry: false })?.mtimeMs ?? 0}`);
+    return JSON.stringify([this.options.python, this.options.pytestArgs, dirs]);
+  }
+
+  private loadExcludeHint(): void {
+    const file = this.hintFile();
+    if (!file) return;
+    try {
+      const hint = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (hint.key !== this.hintKey()) return;
+      for (const name of hint[1] ?? []) this.exclude[1].add(name);
+    } catch { /* none yet */ }
+  }
+
+  private saveExcludeHint(): void {
+    const file = this.hintFile();
+    if (!file) return;
+    try {
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify({ key: this.hintKey(), 1: [...this.exclude[1]] }), { mode: 0o600 });
+      fs.renameSync(tmp, file);
+    } catch { /* only a hint */ }
+  }
+
   private levelTainted(build: Build, level: Level, m: any): void {
     for (const name of m.names ?? []) this.exclude[build.tier].add(name);
+    // Third-party modules only: the project's own change with every edit, and import in a moment.
+    if (build.tier === 1) this.saveExcludeHint();
     this.buildDone(build);
     this.retireLevel(level);
     const warnings: string[] = m.warnings ?? [];
@@ -499,6 +535,7 @@ export class Worker {
         const meta = this.readyPromiseMeta!;
         this.lastRebuild = { at: new Date().toISOString(), seconds: (Date.now() - meta.began) / 1000, reason: meta.reason };
         this.readyResolve?.();
+        this.loadExcludeHint();
         this.requestLevel(1, this.level0, this.defaultContext());
         break;
       }
