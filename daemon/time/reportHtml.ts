@@ -109,7 +109,7 @@ h2 { font-size: 1.05em; margin: 16px 0 6px; font-weight: 600; }
 .badge-verified { color: var(--vscode-testing-iconPassed, var(--ok)); }
 .badge-imported, .badge-not-witnessed, .badge-empty { color: var(--vscode-editorWarning-foreground, var(--warn)); }
 .badge-failing { color: var(--vscode-errorForeground, var(--bad)); }
-.chart { width: 100%; height: auto; display: block; }
+.chart { width: 100%; height: auto; max-height: 280px; display: block; }
 .grid { stroke: var(--vscode-editorWidget-border, var(--line)); stroke-width: 0.5; }
 .axis { fill: var(--vscode-descriptionForeground, var(--muted)); font-size: 11px; }
 .c0 { fill: var(--vscode-charts-blue, var(--s0)); background: var(--vscode-charts-blue, var(--s0)); }

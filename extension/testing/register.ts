@@ -19,6 +19,8 @@ export interface TestingApi {
   onDidRerun: vscode.Event<{ folder: vscode.WorkspaceFolder; affected: FilesChanged['affected'] }>;
 }
 
+const PYTEST_CACHE = /[\\/](\.pytest_cache|pytest-cache-files-[^\\/]*)([\\/]|$)/;
+
 // Uri.toString() percent-encodes '#', so the first one separates the folder from the node id.
 const ID_SEP = '#';
 
@@ -27,7 +29,12 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
   context.subscriptions.push(controller);
   const lastResults = new Map<string, TestResult>();
   const byNodeId = new Map<string, vscode.TestItem>();
-  const watching = new Set<string>();
+  /** Folders whose tests were discovered: their changes are followed on every connection, a restarted daemon's too. */
+  const watchedFolders = new Set<string>();
+  const watching = new WeakSet<LanguageClient>();
+  context.subscriptions.push(clients.onDidConnect(({ folder, client }) => {
+    if (watchedFolders.has(folder.uri.toString())) watchChanges(folder, client);
+  }));
   /** After a change's rediscovery: continuous runs re-run what it affects, on the fresh items. */
   const changed = new vscode.EventEmitter<{ folder: vscode.WorkspaceFolder; affected: FilesChanged['affected'] }>();
   context.subscriptions.push(changed);
@@ -89,14 +96,16 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
   }
 
   function watchChanges(folder: vscode.WorkspaceFolder, client: LanguageClient): void {
-    const key = folder.uri.toString();
-    if (watching.has(key)) return;
-    watching.add(key);
+    watchedFolders.add(folder.uri.toString());
+    if (watching.has(client)) return;
+    watching.add(client);
     let timer: NodeJS.Timeout | undefined;
     // Saves that come in a burst are one change: their affected test files add up.
     let affected: Set<string> | 'all' | undefined;
     let rediscover = false;
     context.subscriptions.push(client.onNotification(Methods.changed, (change) => {
+      // pytest writing its own cache (after our runs) is not a change to the project.
+      if (change.files.every((f) => PYTEST_CACHE.test(f))) return;
       affected = affected === 'all' || change.affected === 'all' ? 'all' : new Set([...(affected ?? []), ...change.affected]);
       rediscover ||= change.files.some((f) => f.endsWith('.py') || /pyproject\.toml|pytest\.ini|setup\.cfg|tox\.ini$/.test(f));
       clearTimeout(timer);

@@ -36,3 +36,14 @@ export function enableTimeTrackingEdit(text: string): TextEdit | undefined {
 export function applyEdit(text: string, edit: TextEdit): string {
   return text.slice(0, edit.offset) + edit.text + text.slice(edit.offset + edit.length);
 }
+
+/** `[tool.heavy.time] enabled = true`, found by a line scan: cheap enough for activation. */
+export function trackingEnabledInText(text: string): boolean {
+  let inTable = false;
+  for (const line of text.split('\n')) {
+    const header = /^\s*\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) inTable = header[1].replace(/\s+/g, '') === 'tool.heavy.time';
+    else if (inTable && /^\s*enabled\s*=\s*true\s*(#.*)?\r?$/.test(line)) return true;
+  }
+  return false;
+}

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parsePyProject, readPyProject, type HeavyConfig } from '../../daemon/project/config';
+import { readPyProject, type HeavyConfig } from '../../daemon/project/config';
+import { trackingEnabledInText } from './enableTracking';
 import { resolveUser, timePaths, type TimePaths } from '../../daemon/time/store';
 
 export interface TimeProject {
@@ -29,15 +30,16 @@ export function timeProject(folder: vscode.WorkspaceFolder): TimeProject | undef
 }
 
 /**
- * Whether pyproject.toml turns tracking on. Read directly and synchronously (no daemon, no
- * scan, a millisecond or two), so the status bar can show itself during activation.
+ * Whether pyproject.toml turns tracking on, for the status bar's first paint during
+ * activation: a line scan of the file, no TOML parser and no validator (the daemon reads the
+ * file properly, and says "not tracking" if this guess was wrong).
  */
 export function trackingEnabled(folder: vscode.WorkspaceFolder): boolean {
+  let text: string;
   try {
-    const text = fs.readFileSync(path.join(folder.uri.fsPath, 'pyproject.toml'), 'utf8');
-    if (!/tool\.heavy\.time/.test(text)) return false;
-    return parsePyProject(text, 'pyproject.toml').heavy.time?.enabled === true;
+    text = fs.readFileSync(path.join(folder.uri.fsPath, 'pyproject.toml'), 'utf8');
   } catch {
     return false;
   }
+  return trackingEnabledInText(text);
 }

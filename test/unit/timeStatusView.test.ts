@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { TimeSnapshot } from '../../daemon/protocol';
 import { changeReason } from '../../daemon/time/liveStatus';
-import { applyEdit, enableTimeTrackingEdit } from '../../extension/time/enableTracking';
+import { applyEdit, enableTimeTrackingEdit, trackingEnabledInText } from '../../extension/time/enableTracking';
 import { describeSnapshot, secondsNow, timeMenuChoices } from '../../extension/time/statusView';
 
 const AT = Date.parse('2026-03-14T10:00:00Z');
@@ -83,5 +83,16 @@ describe('Enable Time Tracking: the pyproject.toml edit', () => {
   it('does nothing when tracking is already on, and ignores other tables\' enabled keys', () => {
     assert.equal(enableTimeTrackingEdit('[tool.heavy.time]\nenabled = true\n'), undefined);
     assert.equal(enable('[tool.other]\nenabled = false\n'), '[tool.other]\nenabled = false\n\n[tool.heavy.time]\nenabled = true\n');
+  });
+});
+
+describe('Is tracking on? (the status bar\'s first look, a line scan)', () => {
+  it('finds enabled = true only inside [tool.heavy.time]', () => {
+    assert.equal(trackingEnabledInText('[tool.heavy.time]\nuser = "a"\nenabled = true  # yes\n'), true);
+    assert.equal(trackingEnabledInText('[ tool.heavy.time ]\r\nenabled=true\r\n'), true);
+    assert.equal(trackingEnabledInText('[tool.heavy.time]\nenabled = false\n'), false);
+    assert.equal(trackingEnabledInText('[tool.other]\nenabled = true\n'), false);
+    assert.equal(trackingEnabledInText('[tool.heavy.time]\n# enabled = true\n'), false);
+    assert.equal(trackingEnabledInText(''), false);
   });
 });

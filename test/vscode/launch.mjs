@@ -72,7 +72,7 @@ for (const suite of SUITES) {
   appendFileSync(join(workspace, 'pyproject.toml'), '\n[tool.heavy.time]\nenabled = true\nuser = "ada"\n');
   const tmp = mkdtempSync(join(tmpdir(), 'heavy-results-'));
   const results = join(tmp, 'results.json');
-  const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace, HEAVY_CONFIG_DIR: join(tmp, 'config') };
+  const env = { HEAVY_TEST_RESULTS: results, HEAVY_TEST_WORKSPACE: workspace, HEAVY_CONFIG_DIR: join(tmp, 'config'), HEAVY_TEST_GREP: process.env.HEAVY_TEST_GREP ?? '' };
   try {
     await (launcher === 'electron' ? viaElectron(suite, workspace, env) : viaServer(suite, workspace, results, env));
   } catch (err) {

@@ -17,6 +17,11 @@ function find(items: vscode.TestItemCollection, label: string): vscode.TestItem 
   return found;
 }
 
+/** Fails with `what` rather than hanging the suite. */
+function within<T>(what: string, ms: number, promise: Thenable<T>): Promise<T> {
+  return Promise.race([Promise.resolve(promise), new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms))]);
+}
+
 async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -41,15 +46,19 @@ describe('Testing view: continuous run', function () {
     fs.writeFileSync(testFile, 'from app.wordy import shout\n\n\ndef test_shout():\n    assert shout("a") == "A"\n');
     const source = new vscode.CancellationTokenSource();
     try {
-      await until('test_wordy.py to be discovered', 30000, async () => {
-        await a.testing.refresh();
+      await until('test_wordy.py to be discovered', 60000, async () => {
+        await within('discovery', 30000, a.testing.refresh());
         return find(a.testing.controller.items, 'test_shout');
       });
       const request = new vscode.TestRunRequest(undefined, undefined, a.testing.runProfile, true);
       const running = a.testing.runProfile.runHandler(request, source.token);
-      await new Promise((r) => setTimeout(r, 500));
+      // Let the creation of the two files settle first: this test is about the one edit below.
+      await new Promise((r) => setTimeout(r, 2000));
       a.testing.lastResults.clear();
-      const rerun = new Promise((resolve) => { const d = a.testing.onDidRerun((e) => { d.dispose(); resolve(e.affected); }); });
+      const rerun = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no re-run within 30 s of the edit')), 30000);
+        const d = a.testing.onDidRerun((e) => { clearTimeout(timer); d.dispose(); resolve(e.affected); });
+      });
       // The edit breaks the test: its failure must show without anyone pressing Run.
       fs.writeFileSync(module, 'def shout(s):\n    return s.lower()\n');
       const affected = await rerun;
@@ -60,7 +69,7 @@ describe('Testing view: continuous run', function () {
       assert.deepEqual([...a.testing.lastResults.keys()], ['tests/test_wordy.py::test_shout'], 'only the dependent test ran');
       // Turned off: a save runs nothing.
       source.cancel();
-      await running;
+      await Promise.race([running, new Promise((_, reject) => setTimeout(() => reject(new Error('the continuous run did not end when cancelled')), 10000))]);
       a.testing.lastResults.clear();
       fs.writeFileSync(module, 'def shout(s):\n    return s.upper()\n');
       await new Promise((r) => setTimeout(r, 2500));
