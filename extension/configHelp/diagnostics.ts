@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parsePyProject } from '../../daemon/project/config';
 import { ConfigError } from '../../daemon/project/configError';
 import { isPythonProject } from '../util/projectFolder';
 import { keyPosition } from './keyPosition';
@@ -10,10 +9,10 @@ import { keyPosition } from './keyPosition';
  * `[tool.heavy]` problems as diagnostics on pyproject.toml, at the offending key, with the
  * message the CLI prints. Checked once after activation and again on every save.
  */
-export function register(context: vscode.ExtensionContext): { check(folder: vscode.WorkspaceFolder): vscode.Diagnostic[] } {
+export function register(context: vscode.ExtensionContext): { check(folder: vscode.WorkspaceFolder): Promise<vscode.Diagnostic[]> } {
   const diagnostics = vscode.languages.createDiagnosticCollection('heavy-config');
 
-  function check(folder: vscode.WorkspaceFolder): vscode.Diagnostic[] {
+  async function check(folder: vscode.WorkspaceFolder): Promise<vscode.Diagnostic[]> {
     const file = path.join(folder.uri.fsPath, 'pyproject.toml');
     const uri = vscode.Uri.file(file);
     let text: string;
@@ -23,6 +22,8 @@ export function register(context: vscode.ExtensionContext): { check(folder: vsco
       diagnostics.delete(uri);
       return [];
     }
+    // Loaded when first needed, after activation: compiling the validator is not cheap.
+    const { parsePyProject } = await import('../../daemon/project/config');
     try {
       parsePyProject(text, file);
       diagnostics.delete(uri);
@@ -43,10 +44,10 @@ export function register(context: vscode.ExtensionContext): { check(folder: vsco
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (path.basename(doc.uri.fsPath) !== 'pyproject.toml') return;
       const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
-      if (folder) check(folder);
+      if (folder) void check(folder);
     }),
   );
   // After activation: one file read per project folder, nothing more.
-  setImmediate(() => { for (const f of (vscode.workspace.workspaceFolders ?? []).filter(isPythonProject)) check(f); });
+  setImmediate(() => { for (const f of (vscode.workspace.workspaceFolders ?? []).filter(isPythonProject)) void check(f); });
   return { check };
 }

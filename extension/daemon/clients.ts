@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { CloseAction, ErrorAction, LanguageClient, type StreamInfo } from 'vscode-languageclient/node';
+// Types only here: the client library (most of the bundle) is loaded on the first connection, not at activation.
+import type { LanguageClient, StreamInfo } from 'vscode-languageclient/node';
 import { startDaemon } from '../../daemon/client';
 import { connectSocket as connect } from '../../daemon/util/socket';
 import { Methods } from '../../daemon/protocol';
@@ -61,6 +62,7 @@ export class DaemonClients implements vscode.Disposable {
   }
 
   private async create(folder: vscode.WorkspaceFolder): Promise<LanguageClient> {
+    const { CloseAction, ErrorAction, LanguageClient } = await import('vscode-languageclient/node');
     const root = folder.uri.fsPath;
     const serverOptions = async (): Promise<StreamInfo> => {
       await this.ensureDaemon(folder);

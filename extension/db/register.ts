@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readPyProject } from '../../daemon/project/config';
 import { trustedCommand } from '../trust';
 import { pickProjectFolder } from '../util/projectFolder';
 import { failureReason, helperProfile, runHelper } from './helper';
@@ -44,6 +43,7 @@ export function register(context: vscode.ExtensionContext): void {
     const dry = await runHelper(profile, 'pave', ['--dry-run'], log());
     if (dry.code !== 0) return failed(`Pave DB refused: ${failureReason(dry)}`);
     const target = dry.stdout.trim().split('\n').join(', ');
+    const { readPyProject } = await import('../../daemon/project/config');
     const seed = readPyProject(folder.uri.fsPath).heavy.db?.seed;
     const question = `Pave DB drops every table of ${target} and creates them again${seed ? `, then runs ${seed.join(' ')}` : ''}. Continue?`;
     if (!a.yes) {

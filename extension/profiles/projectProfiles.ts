@@ -1,13 +1,16 @@
 import * as vscode from 'vscode';
-import { profilesFor, type ProjectProfiles } from '../../daemon/profiles';
+import type { ProjectProfiles } from '../../daemon/profiles';
 import type { ProfileOverrides } from '../../daemon/profiles/resolve';
-import { ConfigError } from '../../daemon/project/config';
+import { ConfigError } from '../../daemon/project/configError';
 import { pythonExtensionInterpreter } from '../util/interpreter';
 
 /** Detects the folder's project and its profiles; config problems are shown, not thrown. */
 export async function projectProfiles(folder: vscode.WorkspaceFolder, overrides: ProfileOverrides = {}): Promise<ProjectProfiles | undefined> {
   try {
     const extensionPython = await pythonExtensionInterpreter(folder.uri);
+    // Loaded on first use: the configuration validator is compiled when its module loads, a
+    // good part of what activation would otherwise cost.
+    const { profilesFor } = await import('../../daemon/profiles');
     return profilesFor(folder.uri.fsPath, { extensionPython }, overrides);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -22,7 +22,7 @@ export function registerTimeCommands(statusBar: TimeStatusBar, report: TimeRepor
 
   async function project(arg: unknown) {
     const folder = await pickProjectFolder(arg ?? statusBar.trackedFolder?.uri, 'Which project\'s time?');
-    return folder ? timeProject(folder) : undefined;
+    return folder ? await timeProject(folder) : undefined;
   }
 
   function fail(err: unknown): undefined {

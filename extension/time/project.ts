@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readPyProject, type HeavyConfig } from '../../daemon/project/config';
+import type { HeavyConfig } from '../../daemon/project/config';
 import { trackingEnabledInText } from './enableTracking';
 import { resolveUser, timePaths, type TimePaths } from '../../daemon/time/store';
 
@@ -13,9 +13,10 @@ export interface TimeProject {
 }
 
 /** The project's time settings and user, read as the CLI reads them; problems are shown, not thrown. */
-export function timeProject(folder: vscode.WorkspaceFolder): TimeProject | undefined {
+export async function timeProject(folder: vscode.WorkspaceFolder): Promise<TimeProject | undefined> {
   const root = folder.uri.fsPath;
   try {
+    const { readPyProject } = await import('../../daemon/project/config');
     const config = readPyProject(root).heavy.time;
     const user = resolveUser(root, undefined, config?.user);
     return { root, config, user, paths: timePaths(root, user) };
