@@ -10,6 +10,9 @@ import { maskDurations, projectWarm, requestRun } from '../helpers/daemon';
 import { copyExample, heavyAsync, heavySync, python, stopDaemon, waitFor } from '../helpers/project';
 
 const FILES = {
+  // The issue's reproduction: pydantic-settings reads (and lists) the environment at import.
+  'app/pyd_settings.py': 'from pydantic_settings import BaseSettings\n\n\nclass Settings(BaseSettings):\n    fee_percent: float = 1.5\n\n\nsettings = Settings()\n',
+  'tests/test_pyd_fee.py': 'from app.pyd_settings import settings\n\n\ndef test_fee():\n    assert settings.fee_percent == 1.5\n',
   // Settings read by name at import, as os.environ-style apps do.
   'app/fees.py': 'import os\n\nFEE_PERCENT = float(os.environ.get("FEE_PERCENT", "1.5"))\n',
   'tests/test_fee.py': 'from app.fees import FEE_PERCENT\n\n\ndef test_fee():\n    assert FEE_PERCENT == 1.5\n',
@@ -48,10 +51,12 @@ describe('the daemon gives a cold run\'s results', function () {
   after(() => stopDaemon(root));
 
   it('reads the environment at import time with the run\'s own environment (CLI): set, changed, unset', () => {
-    for (const env of [{}, { FEE_PERCENT: '3' }, { FEE_PERCENT: '1.5' }, { FEE_PERCENT: '2' }, {}, { FEE_PERCENT: '3' }]) {
-      const expected = cold(['-q', 'tests/test_fee.py'], env);
-      assert.equal(expected.code, env.FEE_PERCENT && env.FEE_PERCENT !== '1.5' ? 1 : 0);
-      assert.deepEqual(warm(['-q', 'tests/test_fee.py'], env), expected, JSON.stringify(env));
+    for (const test of ['tests/test_pyd_fee.py', 'tests/test_fee.py']) {
+      for (const env of [{}, { FEE_PERCENT: '3' }, { FEE_PERCENT: '1.5' }, { FEE_PERCENT: '2' }, {}, { FEE_PERCENT: '3' }]) {
+        const expected = cold(['-q', test], env);
+        assert.equal(expected.code, env.FEE_PERCENT && env.FEE_PERCENT !== '1.5' ? 1 : 0);
+        assert.deepEqual(warm(['-q', test], env), expected, `${test} ${JSON.stringify(env)}`);
+      }
     }
   });
 
@@ -62,7 +67,7 @@ describe('the daemon gives a cold run\'s results', function () {
       const base = withEnv({});
       for (const extra of [{}, { FEE_PERCENT: '3', APP_DEBUG: '1' }, { FEE_PERCENT: '2' }, {}, { APP_DEBUG: '1' }]) {
         const env = { ...base, ...extra } as Record<string, string>;
-        const args = ['-q', '-p', 'no:cacheprovider', 'tests/test_fee.py', 'tests/test_conf.py'];
+        const args = ['-q', '-p', 'no:cacheprovider', 'tests/test_fee.py', 'tests/test_conf.py', 'tests/test_pyd_fee.py'];
         const r = await requestRun(daemon, root, args, { env });
         assert.deepEqual(verdict(r.exitCode, r.output), cold(args.slice(3).concat('-q'), extra), JSON.stringify(extra));
       }

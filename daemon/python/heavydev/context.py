@@ -58,9 +58,9 @@ def _watch(name):
 
 
 for _name in ("__getitem__", "__iter__", "__len__", "__contains__", "__eq__", "__ne__", "__repr__", "__str__",
-              "__reversed__", "__add__", "__mul__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "copy",
+              "__reversed__", "__add__", "__mul__", "__lt__", "__le__", "__gt__", "__ge__", "copy",
               "index", "count"):
-    if hasattr(list, _name):
+    if callable(getattr(list, _name, None)):
         setattr(RecordingArgv, _name, _watch(_name))
 
 
