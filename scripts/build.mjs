@@ -30,7 +30,7 @@ const common = {
 // bundle in dist/cli/, so `heavy test`, which people run all day, loads a tenth of what the
 // daemon needs. Source files keep plain dynamic imports; this maps them to those bundles.
 const COMMAND_BUNDLES = {
-  'daemon/cli/main.ts': { './profilesCommand': 'profiles', './dbCommand': 'db', './testCommand': 'test', './daemonCommand': 'daemon', './timeCommand': 'time' },
+  'daemon/cli/main.ts': { './profilesCommand': 'profiles', './dbCommand': 'db', './testCommand': 'test', './daemonCommand': 'daemon', './timeCommand': 'time', './serveCommand': 'serveApp' },
   'daemon/cli/daemonCommand.ts': { '../server/daemon': 'serve' },
 };
 const commandBundles = {
@@ -77,6 +77,7 @@ await Promise.all([
       profiles: 'daemon/cli/profilesCommand.ts',
       db: 'daemon/cli/dbCommand.ts',
       time: 'daemon/cli/timeCommand.ts',
+      serveApp: 'daemon/cli/serveCommand.ts',
     },
     outdir: 'dist/cli',
   }),

@@ -6,6 +6,11 @@ export const PROFILES_HELP = `heavy profiles [list] [--root DIR] [--json]
 heavy profiles run PROFILE [--root DIR] [--yes] [-- EXTRA ARGS...]
     Run a profile (by id or name) in this terminal, without a debugger.`;
 
+export const SERVE_HELP = `heavy serve [--root DIR] [--host H] [--port N] [-- EXTRA SERVER ARGS...]
+    The Hot Reload Server: fresh code after every save, without re-importing your
+    dependencies (a warm parent forks a new server process per version). A broken save
+    keeps the previous version serving. Loopback and port 8000 unless told otherwise.`;
+
 export const TEST_HELP = `heavy test [--root DIR] [PYTEST ARGS...]
     Run pytest through the warm daemon (started if needed). Everything after heavy's own
     options goes to pytest verbatim; the exit code is pytest's.
@@ -40,6 +45,8 @@ heavy time witness [--port N] [--host H]
 export const HELP = `heavy: the Heavy Dev command line
 
 ${PROFILES_HELP}
+
+${SERVE_HELP}
 
 ${TEST_HELP}
 

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   watch: async () => (await import('./testCommand')).watchCommand,
   daemon: async () => (await import('./daemonCommand')).daemonCommand,
   time: async () => (await import('./timeCommand')).timeCommand,
+  serve: async () => (await import('./serveCommand')).serveCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -87,6 +87,9 @@ export function resolveProfile(template: ProfileTemplate, project: ProjectInfo, 
     host: overrides.host ?? serve.host ?? DEFAULT_HOST,
     port: String(overrides.port ?? serve.port ?? DEFAULT_PORT),
     serveArgs: serve.args ?? [],
+    framework: project.app?.framework ?? '',
+    // heavy_serve.py gets [tool.heavy.serve] already validated, as dbConfig below.
+    serveConfig: JSON.stringify({ watch: serve.watch, ignore: serve.ignore, shutdown_timeout: serve.shutdown_timeout, command: serve.command }),
     // The Python helpers get [tool.heavy.db] already validated, so there is one config parser.
     dbConfig: JSON.stringify(project.config.db ?? {}),
   };

@@ -9,7 +9,15 @@ export interface HeavyConfig {
   framework?: Framework;
   python?: string;
   env_file?: string;
-  serve?: { host?: string; port?: number; args?: string[] };
+  serve?: {
+    host?: string;
+    port?: number;
+    args?: string[];
+    watch?: string[];
+    ignore?: string[];
+    shutdown_timeout?: number;
+    command?: string[];
+  };
   tests?: { args?: string[]; workers?: number; timeout?: number; warm_contexts?: number; warm_memory_mb?: number };
   db?: {
     url_env?: string | string[];
@@ -19,6 +27,8 @@ export interface HeavyConfig {
     allow_hosts?: string[];
     migrations?: { scratch_url?: string; also_test?: string[] };
   };
+  /** The traffic recorder (heavy record): extra headers and JSON fields to redact, body cap in bytes, output folder. */
+  record?: { redact_headers?: string[]; redact_fields?: string[]; max_body?: number; dir?: string };
   time?: {
     enabled?: boolean;
     user?: string;

@@ -20,6 +20,12 @@ export const heavyConfigSchema = {
         host: { type: 'string', minLength: 1 },
         port: { type: 'integer', minimum: 1, maximum: 65535 },
         args: stringList,
+        // The Hot Reload Server (heavy serve): globs relative to the root.
+        watch: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        ignore: { type: 'array', items: { type: 'string', minLength: 1 } },
+        shutdown_timeout: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+        // Any other server, restarted on each save; "${host}", "${port}" and "${app}" are filled in.
+        command,
       },
     },
     tests: {
@@ -50,6 +56,16 @@ export const heavyConfigSchema = {
             also_test: stringList,
           },
         },
+      },
+    },
+    record: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        redact_headers: stringList,
+        redact_fields: stringList,
+        max_body: { type: 'integer', minimum: 0 },
+        dir: { type: 'string', minLength: 1 },
       },
     },
     time: {

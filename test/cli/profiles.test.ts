@@ -42,7 +42,8 @@ describe('heavy profiles (CLI)', () => {
     const root = newTree({ 'pyproject.toml': '[tool.heavy]\napp = "svc.main:app"\n[tool.heavy.serve]\nport = 9123\n', 'svc/main.py': 'from fastapi import FastAPI\napp = FastAPI()\n' });
     const r = heavy(['profiles'], path.join(root, 'svc'));
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stdout.includes(`$ cd ${root} && python3 -m uvicorn svc.main:app --reload --host 127.0.0.1 --port 9123`), r.stdout);
+    assert.ok(r.stdout.includes(`$ cd ${root} && python3 -m uvicorn svc.main:app --host 127.0.0.1 --port 9123`), r.stdout);
+    assert.match(r.stdout, /heavy_serve\.py --root \S+ --app svc\.main:app --framework fastapi --host 127\.0\.0\.1 --port 9123/);
     assert.match(r.stdout, /Create and Test Migrations {2}\[create-and-test-migrations\]: not offered, no alembic\.ini/);
   });
 

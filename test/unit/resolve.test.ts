@@ -24,12 +24,14 @@ describe('profile resolution', () => {
     assert.equal(run.cwd, '/p');
     assert.deepEqual(run.env, { DATABASE_URL: 'sqlite:///d.db' });
     const hot = profiles.find((p) => p.profile === 'hot-reload-server')!;
-    assert.ok(hot.args.includes('--reload'));
+    assert.equal(hot.program, path.normalize('/h/heavy_serve.py'));
+    assert.deepEqual(hot.args.slice(-3), ['--', '--log-level', 'debug']);
   });
 
   it('uses each framework\'s own server', () => {
     const flask = resolveProfiles(templates, project({ app: { ref: 'w:app', framework: 'flask', source: 'scan' } }), '/h').profiles;
-    assert.deepEqual(flask.find((p) => p.profile === 'hot-reload-server')!.command.slice(1, 7), ['-m', 'flask', '--app', 'w:app', 'run', '--reload']);
+    assert.deepEqual(flask.find((p) => p.profile === 'run-server')!.command.slice(1, 6), ['-m', 'flask', '--app', 'w:app', 'run']);
+    assert.deepEqual(flask.find((p) => p.profile === 'hot-reload-server')!.args.slice(4, 6), ['--framework', 'flask']);
     const sanic = resolveProfiles(templates, project({ app: { ref: 's:app', framework: 'sanic', source: 'scan' } }), '/h').profiles;
     assert.deepEqual(sanic.find((p) => p.profile === 'run-server')!.command.slice(1, 4), ['-m', 'sanic', 's:app']);
   });

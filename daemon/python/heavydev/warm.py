@@ -31,18 +31,35 @@ def plugin_packages() -> set[str]:
 
 def probe_modules(pytest_args: list[str]) -> dict:
     """Collects the project in a throwaway child and returns the modules it loaded, by kind, in import order."""
+
+    def collect() -> None:
+        import pytest
+
+        pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args])
+
+    return probe_imports(collect)
+
+
+def probe_imports(load) -> dict:
+    """Runs `load()` in a throwaway fork and returns the modules it left imported, by kind, in import order.
+
+    {"third_party": [...], "project": [...]}, plus "error" (the exception's type name) when
+    `load` raised. The test daemon's load collects the tests; the serve engine's imports
+    the app. The fork's output goes to /dev/null: whatever it prints, the real run prints.
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        found = {"third_party": [], "project": []}
+        found: dict = {"third_party": [], "project": []}
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            import pytest
-
-            pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", *pytest_args])
+            try:
+                load()
+            except BaseException as exc:
+                found["error"] = type(exc).__name__
             for name, mod in list(sys.modules.items()):
                 if mod is None or name == "__main__" or name.startswith("heavydev"):
                     continue
