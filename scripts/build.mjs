@@ -33,6 +33,8 @@ const COMMAND_BUNDLES = {
   'daemon/cli/main.ts': { './profilesCommand': 'profiles', './dbCommand': 'db', './testCommand': 'test', './daemonCommand': 'daemon', './timeCommand': 'time', './serveCommand': 'serveApp' },
   'daemon/cli/daemonCommand.ts': { '../server/daemon': 'serve' },
 };
+// heavy record and heavy replay (the traffic recorder), each in its own bundle.
+Object.assign(COMMAND_BUNDLES['daemon/cli/main.ts'], { './recordCommand': 'record', './replayCommand': 'replay' });
 const commandBundles = {
   name: 'command-bundles',
   setup(b) {
@@ -77,6 +79,8 @@ await Promise.all([
       profiles: 'daemon/cli/profilesCommand.ts',
       db: 'daemon/cli/dbCommand.ts',
       time: 'daemon/cli/timeCommand.ts',
+      record: 'daemon/cli/recordCommand.ts',
+      replay: 'daemon/cli/replayCommand.ts',
       serveApp: 'daemon/cli/serveCommand.ts',
     },
     outdir: 'dist/cli',

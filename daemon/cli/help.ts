@@ -42,6 +42,15 @@ heavy time import-ptyme FILE [--root DIR] [--user NAME]
 heavy time witness [--port N] [--host H]
     A co-signing witness for time logs (loopback by default; port 7777).`;
 
+export const RECORD_HELP = `heavy record [--root DIR] [--port N] [--out FILE] [--keep-secrets] [--host H]
+    Start the app on a private port behind a recording proxy on --port (default
+    [tool.heavy.serve] port or 8000, on 127.0.0.1). Ctrl+C writes a redacted HAR to
+    .heavy/recordings/<date>-<branch>.har (or --out).
+heavy replay FILE... [--root DIR] [--target URL] [--users N] [--ramp S] [--duration S]
+             [--speed X] [--max-error-rate PCT] [--json] [--html FILE] [--export artillery]
+    Replay recordings (ours or a browser's HAR export) as a load test on Artillery;
+    without --target the app is started on a free port and stopped afterwards.`;
+
 export const HELP = `heavy: the Heavy Dev command line
 
 ${PROFILES_HELP}
@@ -55,6 +64,8 @@ ${DAEMON_HELP}
 ${DB_HELP}
 
 ${TIME_HELP}
+
+${RECORD_HELP}
 
 heavy help | --help      this text
 heavy --version          the version`;

@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   watch: async () => (await import('./testCommand')).watchCommand,
   daemon: async () => (await import('./daemonCommand')).daemonCommand,
   time: async () => (await import('./timeCommand')).timeCommand,
+  record: async () => (await import('./recordCommand')).recordCommand,
+  replay: async () => (await import('./replayCommand')).replayCommand,
   serve: async () => (await import('./serveCommand')).serveCommand,
 };
 

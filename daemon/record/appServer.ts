@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { envToApply } from '../profiles/env';
+import { profilesFor } from '../profiles';
+
+// How the recorder and replay start the project's own server on a private port. This is the
+// one place to switch when `heavy serve` (issue 12) lands: record will start it through the
+// serve engine (with hot reload); until then both use the Run Server profile's command with
+// the host and port changed, which is exactly what `heavy profiles run run-server` runs.
+
+export interface AppServer {
+  host: string;
+  port: number;
+  command: string[];
+  child: ChildProcess;
+  /** Output so far, for error messages when the server does not come up. */
+  output(): string;
+  /** Resolves when the server answers HTTP; rejects when it exits first or after timeoutMs. */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AppServerOptions {
+  /** record: the server the user works with; replay: a plain server under load. */
+  purpose: 'record' | 'replay';
+  /** Pass the server's output through (record) or keep it (replay). */
+  stdio: 'inherit' | 'pipe';
+}
+
+export async function startAppServer(root: string, options: AppServerOptions): Promise<AppServer> {
+  const host = '127.0.0.1';
+  const port = await freePort(host);
+  const { profiles, unavailable } = profilesFor(root, {}, { host, port });
+  const profile = profiles.find((p) => p.profile === 'run-server');
+  if (!profile) {
+    const why = unavailable.find((u) => u.profile === 'run-server')?.reason ?? 'no Run Server profile';
+    throw Object.assign(new Error(`cannot start the app: ${why}`), { name: 'InputError' });
+  }
+  const [file, ...args] = profile.command;
+  const child = spawn(file, args, {
+    cwd: profile.cwd,
+    env: { ...process.env, ...envToApply(profile.env, process.env) },
+    stdio: options.stdio === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (d) => { text = (text + d).slice(-8000); });
+  child.stderr?.on('data', (d) => { text = (text + d).slice(-8000); });
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => { exited = signal ? `signal ${signal}` : `exit code ${code}`; });
+  child.once('error', (err) => { exited = err.message; });
+  return {
+    host,
+    port,
+    command: profile.command,
+    child,
+    output: () => text,
+    async ready(timeoutMs = 30000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (exited) throw Object.assign(new Error(`the app stopped before it answered (${exited}): ${profile.command.join(' ')}\n${text.trim()}`), { name: 'InputError' });
+        if (await answers(host, port)) return;
+        if (Date.now() > deadline) throw Object.assign(new Error(`the app did not answer on ${host}:${port} within ${timeoutMs / 1000} s`), { name: 'InputError' });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something at host:port answers an HTTP request (any status). */
+export function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.request({ host, port, method: 'HEAD', path: '/', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+    req.end();
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

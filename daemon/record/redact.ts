@@ -1,0 +1,119 @@
+// Redaction and truncation of what the recorder writes. Pure: no I/O, so the rules are unit
+// tested and the proxy applies them before anything reaches the disk (the HAR spec warns that
+// HAR files hold secrets; a recording is meant to be shared and committed).
+
+export const DEFAULT_REDACT_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
+export const DEFAULT_REDACT_FIELDS = ['password', 'token', 'secret'];
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+
+/** What replaces a redacted value. Recognisable, so replay can leave such headers out. */
+export const REDACTED = '__heavy_redacted__';
+
+export interface RedactOptions {
+  /** false: --keep-secrets, nothing is redacted. */
+  enabled: boolean;
+  /** Lower-case header names whose values are replaced. */
+  headers: string[];
+  /** Substrings (case-insensitive) of JSON keys whose values are replaced. */
+  fields: string[];
+  maxBody: number;
+}
+
+export function redactOptions(config: { redact_headers?: string[]; redact_fields?: string[]; max_body?: number } = {},
+                              keepSecrets = false): RedactOptions {
+  return {
+    enabled: !keepSecrets,
+    headers: [...DEFAULT_REDACT_HEADERS, ...(config.redact_headers ?? [])].map((h) => h.toLowerCase()),
+    fields: (config.redact_fields ?? DEFAULT_REDACT_FIELDS).map((f) => f.toLowerCase()),
+    maxBody: config.max_body ?? DEFAULT_MAX_BODY,
+  };
+}
+
+export function redactHeaderValue(name: string, value: string, options: RedactOptions): string {
+  if (!options.enabled || !options.headers.includes(name.toLowerCase())) return value;
+  // A cookie keeps its names (replay and readers see which cookies there were), not its values.
+  if (/^(set-)?cookie$/i.test(name)) return redactCookie(name, value);
+  return REDACTED;
+}
+
+function redactCookie(name: string, value: string): string {
+  if (name.toLowerCase() === 'set-cookie') {
+    const [pair, ...attributes] = value.split(';');
+    const eq = pair.indexOf('=');
+    return [`${eq < 0 ? pair : pair.slice(0, eq)}=${REDACTED}`, ...attributes].join(';');
+  }
+  return value.split(';').map((pair) => {
+    const eq = pair.indexOf('=');
+    return eq < 0 ? pair : `${pair.slice(0, eq)}=${REDACTED}`;
+  }).join(';');
+}
+
+export function isSecretKey(key: string, options: RedactOptions): boolean {
+  const lower = key.toLowerCase();
+  return options.fields.some((f) => lower.includes(f));
+}
+
+/** Replaces the values of secret-looking keys anywhere in a JSON document. */
+export function redactJson(value: unknown, options: RedactOptions): unknown {
+  if (Array.isArray(value)) return value.map((v) => redactJson(v, options));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretKey(k, options) ? REDACTED : redactJson(v, options)]));
+  }
+  return value;
+}
+
+export interface RecordedBody {
+  text: string;
+  /** "base64" for bodies that are not UTF-8 text. */
+  encoding?: 'base64';
+  /** Bytes on the wire before truncation. */
+  size: number;
+  truncated: boolean;
+  redacted: boolean;
+}
+
+/**
+ * A body as it goes into the HAR: cut at maxBody (and marked), JSON bodies with their secret
+ * fields replaced, form bodies likewise, binary bodies in base64.
+ */
+export function recordBody(bytes: Buffer, size: number, mimeType: string, options: RedactOptions): RecordedBody {
+  const truncated = size > options.maxBody || bytes.length > options.maxBody;
+  const kept = bytes.length > options.maxBody ? bytes.subarray(0, options.maxBody) : bytes;
+  if (!isText(mimeType, kept)) return { text: kept.toString('base64'), encoding: 'base64', size, truncated, redacted: false };
+  let text = kept.toString('utf8');
+  let redacted = false;
+  if (options.enabled && !truncated && /json/i.test(mimeType)) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      const clean = JSON.stringify(redactJson(parsed, options));
+      if (clean !== JSON.stringify(parsed)) {
+        text = clean;
+        redacted = true;
+      }
+    } catch { /* not JSON after all: kept as text */ }
+  } else if (options.enabled && /x-www-form-urlencoded/i.test(mimeType)) {
+    const params = new URLSearchParams(text);
+    for (const key of [...params.keys()]) {
+      if (isSecretKey(key, options)) {
+        params.set(key, REDACTED);
+        redacted = true;
+      }
+    }
+    if (redacted) text = params.toString();
+  } else if (options.enabled && truncated && /json/i.test(mimeType)) {
+    // A cut JSON body cannot be parsed; scrub "key": "value" pairs by pattern instead.
+    text = text.replace(/"([^"\\]{1,100})"\s*:\s*"(?:[^"\\]|\\.)*"/g, (whole, key: string) => {
+      if (!isSecretKey(key, options)) return whole;
+      redacted = true;
+      return `"${key}":"${REDACTED}"`;
+    });
+  }
+  return { text, size, truncated, redacted };
+}
+
+function isText(mimeType: string, bytes: Buffer): boolean {
+  if (/^text\/|json|xml|javascript|x-www-form-urlencoded|event-stream|graphql/i.test(mimeType)) return true;
+  if (mimeType) return false;
+  // No content type: text when it decodes as UTF-8 without replacement characters.
+  return !bytes.toString('utf8').includes('\uFFFD');
+}
