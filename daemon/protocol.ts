@@ -47,6 +47,20 @@ export interface RunParams {
    * (paths, --ignore, -k, -m, testpaths). heavy watch re-runs use it.
    */
   onlyFiles?: string[];
+  /** Measure coverage (coverage.py, inside the run): branches too, and which test ran each line. */
+  coverage?: { branch?: boolean; perTest?: boolean };
+}
+
+export interface FileCoverageData {
+  /** Absolute path of a project source file. */
+  file: string;
+  /** Executable lines (1-based) and those that ran. */
+  statements: number[];
+  executed: number[];
+  /** Line → [branches, branches taken], when branch coverage was asked for. */
+  branches?: Record<string, [number, number]>;
+  /** Line → node ids of the tests that ran it, when per-test coverage was asked for. */
+  tests?: Record<string, string[]>;
 }
 
 export interface RunResult {
@@ -63,6 +77,10 @@ export interface RunResult {
   primed?: boolean;
   /** Test file (absolute) → the project source files its collection and tests imported (sys.modules), for dynamic imports the static graph misses. */
   imports?: Record<string, string[]>;
+  /** Coverage of the project's source files, when the run asked for it. */
+  coverage?: FileCoverageData[];
+  /** Why coverage could not be measured, when it could not. */
+  coverageError?: string;
   /** What the run collected (node ids with file and line). */
   items?: TestItem[];
   /** Which warm level the run was forked from ('cold' when no warm level matched its environment). */

@@ -10,6 +10,7 @@ export interface RunBody {
   /** Report what each test file imported (RunResult.imports). */
   imports?: boolean;
   onlyFiles?: string[];
+  coverage?: { branch?: boolean; perTest?: boolean };
 }
 
 /** The part of a run a prime's streams feed once it is confirmed. */

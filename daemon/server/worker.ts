@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { helpersDir } from '../assets';
-import type { DaemonStatus, RunParams, RunResult, TestItem, TestResult, WarmContextStatus } from '../protocol';
+import type { DaemonStatus, FileCoverageData, RunParams, RunResult, TestItem, TestResult, WarmContextStatus } from '../protocol';
 import { contextKey, readNames, type RunContext } from './contexts';
 import { privateBytes, whyNot, type Level, type Level0Info } from './levels';
 import { readLines } from './lines';
@@ -24,6 +24,8 @@ interface ActiveRun {
   results: TestResult[];
   items?: TestItem[];
   imports?: Record<string, string[]>;
+  coverage?: FileCoverageData[];
+  coverageError?: string;
   running?: string;
   runningSince?: number;
   exited?: { code?: number; signal?: string };
@@ -495,11 +497,12 @@ export class Worker {
   }
 
   /** The highest level that may serve `ctx`, and what to build so the next such run is warmer. */
-  private choose(ctx: RunContext): { level?: Level; tier: Tier; why?: string } {
+  private choose(ctx: RunContext, measured = false): { level?: Level; tier: Tier; why?: string } {
     if (this.debugged && this.debuggedLevel) return { level: this.debuggedLevel, tier: 'pytest' };
     // A context seen once may never come back (a one-off variable): building levels for it would only cost CPU.
     const build = this.recurring(ctx);
-    const level2 = this.level2For(ctx);
+    // Coverage must see the project's modules imported: a measured run forks from below level 2.
+    const level2 = measured ? undefined : this.level2For(ctx);
     if (level2) return { level: level2, tier: 'project' };
     const level1 = this.levels.filter((l) => l.tier === 1 && l.ready && !whyNot(l, ctx, this.level0Info)).sort((a, b) => b.lastUsed - a.lastUsed)[0];
     if (level1) {
@@ -589,6 +592,10 @@ export class Worker {
       case 'imports':
         run.imports = event.imports;
         break;
+      case 'coverage':
+        run.coverage = event.files;
+        run.coverageError = event.error;
+        break;
       case 'done':
         // pytest returned and the process is on its way out: no need to wait for its reaping.
         run.pytestReturned = true;
@@ -627,8 +634,10 @@ export class Worker {
     run.done({
       runId: run.params.runId, exitCode, results: run.results, crashed, durationMs: Date.now() - run.started, retried: run.retried,
       primed: !!run.prime?.confirmed, items: run.items, imports: run.imports, level: run.tier,
+      coverage: run.coverage, coverageError: run.coverageError,
     });
-    if (!this.debugged && run.params.repeatable !== false) this.primes.remember(run.body);
+    // A measured run imports the project itself, under coverage: never from a prime of level 2.
+    if (!this.debugged && run.params.repeatable !== false && !run.body.coverage) this.primes.remember(run.body);
   }
 
   private defaultContext(): RunContext {
@@ -649,12 +658,15 @@ export class Worker {
   async run(params: RunParams, sink: RunSink, retried = false): Promise<RunResult & { items?: TestItem[] }> {
     await this.ready;
     if (this.state !== 'warm' || !this.control) throw new Error(this.error ?? 'the warm test process is not ready');
-    const body: RunBody = { args: params.args, color: !!params.color, cwd: params.cwd, env: params.env, imports: true, ...(params.onlyFiles ? { onlyFiles: params.onlyFiles } : {}) };
+    const body: RunBody = {
+      args: params.args, color: !!params.color, cwd: params.cwd, env: params.env, imports: true,
+      ...(params.onlyFiles ? { onlyFiles: params.onlyFiles } : {}), ...(params.coverage ? { coverage: params.coverage } : {}),
+    };
     const ctx = this.contextOf(body);
     await this.awaitBuild(ctx);
     this.primes.dropUnready(body);
     return new Promise((resolve) => {
-      const choice = this.choose(ctx);
+      const choice = this.choose(ctx, !!body.coverage);
       const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation, tier: choice.tier };
       this.runs.set(params.runId, run);
       const timeout = params.timeout ?? this.options.timeoutSeconds;
@@ -666,7 +678,7 @@ export class Worker {
           }
         }, 100);
       }
-      const message = { t: 'run', id: params.runId, args: body.args, color: body.color, cwd: ctx.cwd, env: ctx.env, imports: true, onlyFiles: body.onlyFiles };
+      const message = { t: 'run', id: params.runId, args: body.args, color: body.color, cwd: ctx.cwd, env: ctx.env, imports: true, onlyFiles: body.onlyFiles, coverage: body.coverage };
       if (!choice.level) {
         this.options.log(`run ${params.runId} starts cold: ${choice.why}`);
         this.startCold(run, ctx, message);

@@ -200,6 +200,14 @@ def run_plugins(events, run: dict) -> list:
         plugins.append(reporter.imports)
     if run.get("onlyFiles") is not None:
         plugins.append(OnlyFiles(run["onlyFiles"]))
+    if run.get("coverage"):
+        try:
+            from .coverage_run import CoverageCollector
+
+            plugins.append(CoverageCollector(events, run["coverage"]))
+        except ImportError:
+            sys.stderr.write(f"heavy: coverage.py is not installed in {sys.executable}; install it: {sys.executable} -m pip install coverage\n")
+            raise SystemExit(3)
     return plugins
 
 
