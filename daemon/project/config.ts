@@ -125,7 +125,8 @@ function describe(e: ErrorObject): string {
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
-      return `"${key}" must be ${e.message}`;
+      // Ajv's message already reads "must be >= 1".
+      return `"${key}" ${e.message}`;
     default:
       return `"${key}" ${e.message}`;
   }

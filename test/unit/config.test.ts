@@ -46,7 +46,7 @@ user = "ada"`);
   });
 
   it('names an unknown key, its table and what is allowed', () => {
-    expectError('[tool.heavy.serve]\nprot = 1', 'tool.heavy.serve.prot', /unknown key "tool\.heavy\.serve\.prot" \(allowed in \[tool\.heavy\.serve\]: host, port, args\)/);
+    expectError('[tool.heavy.serve]\nprot = 1', 'tool.heavy.serve.prot', /unknown key "tool\.heavy\.serve\.prot" \(allowed in \[tool\.heavy\.serve\]: host, port, args, watch, ignore, shutdown_timeout, command\)/);
     expectError('colour = "red"', 'tool.heavy.colour', /unknown key "tool\.heavy\.colour"/);
   });
 

@@ -115,6 +115,32 @@ def uvicorn_config(app, fd: int, extra: list[str], shutdown_timeout: float):
     return uvicorn.Config(app, fd=fd, **options)
 
 
+def patient_protocol(base):
+    """uvicorn's HTTP protocol, except that shutting down an idle connection whose next request
+    has already arrived answers that request first (then closes), instead of resetting it."""
+
+    class Patient(base):
+        def shutdown(self, tries: int = 0):
+            cycle = getattr(self, "cycle", None)
+            idle = cycle is None or getattr(cycle, "response_complete", False)
+            if idle and tries < 20 and request_waiting(self):
+                asyncio.get_running_loop().call_later(0.005, self.shutdown, tries + 1)
+                return
+            super().shutdown()
+
+    return Patient
+
+
+def request_waiting(connection) -> bool:
+    """Whether an idle keep-alive connection already holds bytes of its next request."""
+    try:
+        fd = connection.transport.get_extra_info("socket").fileno()
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as peek:
+            return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (OSError, AttributeError, ValueError):
+        return False
+
+
 def health_asgi(app, token: str):
     pid = str(os.getpid()).encode()
 
@@ -155,6 +181,7 @@ def serve_asgi(app, settings: dict, channel: Channel) -> None:
     config = uvicorn_config(app, settings["fd"], settings["extra"], settings["shutdown_timeout"])
     config.load()
     config.loaded_app = health_asgi(config.loaded_app, settings["token"])
+    config.http_protocol_class = patient_protocol(config.http_protocol_class)
     quiet_health_log()
     sock = socket.socket(fileno=os.dup(settings["fd"]))
 
@@ -196,6 +223,12 @@ def serve_asgi(app, settings: dict, channel: Channel) -> None:
         def stop_accepting(self):
             for server in self.servers:
                 server.close()
+            # A connection accepted an instant ago may hold a request not read yet; closing it
+            # now would reset it. After a few milliseconds its request is in flight (it will be
+            # answered, then closed) and an idle keep-alive connection is closed.
+            asyncio.get_running_loop().call_later(0.02, self.close_connections)
+
+        def close_connections(self):
             for connection in list(self.server_state.connections):
                 connection.shutdown()
             channel.say("closed")
