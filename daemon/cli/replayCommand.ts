@@ -1,4 +1,122 @@
-import { UsageError } from './args';
-export async function replayCommand(_argv: string[]): Promise<number> {
-  throw new UsageError('not yet');
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { answers, startAppServer, type AppServer } from '../record/appServer';
+import { artilleryScript, sessionsOf, type ReplayPlan } from '../record/artillery';
+import { findArtillery, INSTALL_HINT } from '../record/engine';
+import { readHar } from '../record/harInput';
+import { formatSummary, summarize, type ArtilleryReport } from '../record/report';
+import { replayHtml } from '../record/reportHtml';
+import { readPyProject } from '../project/config';
+import { shellQuote } from '../profiles/resolve';
+import { InputError, parseArgs, rootOf, UsageError } from './args';
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['--root', '--target', '--users', '--ramp', '--duration', '--speed', '--html', '--export', '--max-error-rate'],
+    flags: ['--json'],
+  });
+  const files = args.positional;
+  if (!files.length) throw new UsageError('name the recording(s) to replay, e.g. heavy replay .heavy/recordings/my.har');
+  const exportFormat = args.values['--export'];
+  if (exportFormat !== undefined && exportFormat !== 'artillery') throw new UsageError('--export takes "artillery"');
+  const plan = {
+    users: numberOption(args.values, '--users', 1, { integer: true, min: 1 }),
+    ramp: numberOption(args.values, '--ramp', 0, { min: 0 }),
+    duration: numberOption(args.values, '--duration', 0, { min: 0 }),
+    speed: numberOption(args.values, '--speed', 1, { min: 0.001 }),
+  };
+  const maxErrorRate = numberOption(args.values, '--max-error-rate', 1, { min: 0 }) / 100;
+  let target = args.values['--target'];
+  if (target !== undefined && !/^https?:\/\/[^/]+\/?$/.test(target)) throw new UsageError('--target must be a URL such as http://127.0.0.1:8000');
+  target = target?.replace(/\/$/, '');
+  const root = rootOf(args.values);
+
+  const hars = files.map((f) => readHar(path.resolve(f)));
+  const sessions = sessionsOf(hars);
+  if (!sessions.length) throw new InputError(`${files.join(', ')}: nothing to replay (no requests recorded)`);
+
+  if (exportFormat) {
+    const port = readPyProject(root).heavy.serve?.port ?? 8000;
+    const script = artilleryScript(sessions, { ...plan, target: target ?? `http://127.0.0.1:${port}` });
+    // JSON is YAML too: `artillery run load.yml` reads it as it is.
+    process.stdout.write(JSON.stringify(script, null, 2) + '\n');
+    return 0;
+  }
+
+  const artillery = findArtillery(root);
+  if (!artillery) throw new InputError(INSTALL_HINT);
+  let app: AppServer | undefined;
+  if (target) {
+    const url = new URL(target);
+    if (!(await answers(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80))))) {
+      throw new InputError(`${target} does not answer; start the app or leave out --target to let heavy replay start it`);
+    }
+  } else {
+    app = await startAppServer(root, { purpose: 'replay', stdio: 'pipe' });
+    try {
+      await app.ready();
+    } catch (err) {
+      await app.stop();
+      throw err;
+    }
+    target = `http://${app.host}:${app.port}`;
+  }
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-'));
+  const scriptFile = path.join(work, 'load.json');
+  const reportFile = path.join(work, 'report.json');
+  const fullPlan: ReplayPlan = { ...plan, target };
+  fs.writeFileSync(scriptFile, JSON.stringify(artilleryScript(sessions, fullPlan), null, 2));
+  const json = args.flags.has('--json');
+  process.stderr.write(`heavy: replaying ${sessions.length} session(s) from ${files.length} file(s) with ${plan.users} user(s) against ${target} on Artillery\n`);
+  let code: number;
+  let output = '';
+  try {
+    code = await new Promise<number>((resolve) => {
+      const child = spawn(artillery, ['run', '--output', reportFile, scriptFile], {
+        cwd: work,
+        env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const take = (d: Buffer) => {
+        output = (output + d).slice(-20000);
+        if (!json) process.stderr.write(d);
+      };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      child.once('error', (err) => { output += err.message; resolve(127); });
+      child.once('exit', (c) => resolve(c ?? 1));
+    });
+  } finally {
+    await app?.stop();
+  }
+  if (code !== 0 || !fs.existsSync(reportFile)) {
+    process.stderr.write(`heavy: Artillery failed (exit ${code}):\n${output.trim().split('\n').slice(-15).join('\n')}\n`);
+    return 1;
+  }
+  const summary = summarize(JSON.parse(fs.readFileSync(reportFile, 'utf8')) as ArtilleryReport);
+  fs.rmSync(work, { recursive: true, force: true });
+  if (args.values['--html']) fs.writeFileSync(path.resolve(args.values['--html']), replayHtml(summary, `Replay of ${files.map((f) => path.basename(f)).join(', ')}`));
+  if (json) process.stdout.write(JSON.stringify({ target, users: plan.users, sessions: sessions.length, ...summary }, null, 2) + '\n');
+  else {
+    process.stdout.write(formatSummary(summary) + '\n');
+    process.stdout.write(`\nAt scale, the same script runs on Artillery's cloud runners:\n  heavy replay ${shellQuote(files)} --target https://staging.example --export artillery > load.yml\n  artillery run-fargate load.yml   (or run-lambda, run-aci)\n`);
+  }
+  if (summary.errorRate > maxErrorRate) {
+    process.stderr.write(`heavy: error rate ${(summary.errorRate * 100).toFixed(2)}% is over --max-error-rate ${(maxErrorRate * 100).toFixed(2)}%\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function numberOption(values: Record<string, string>, name: string, fallback: number, rule: { integer?: boolean; min: number }): number {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < rule.min || (rule.integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${rule.min}, not "${text}"`);
+  }
+  return n;
 }

@@ -4,10 +4,10 @@ import * as net from 'node:net';
 import { envToApply } from '../profiles/env';
 import { profilesFor } from '../profiles';
 
-// How the recorder and replay start the project's own server on a private port. This is the
-// one place to switch when `heavy serve` (issue 12) lands: record will start it through the
-// serve engine (with hot reload); until then both use the Run Server profile's command with
-// the host and port changed, which is exactly what `heavy profiles run run-server` runs.
+// How the recorder and replay start the project's own server on a private port: the one
+// place that decides. Record runs the serve engine (`heavy serve`, the Hot Reload Server
+// profile's command), so the app reloads while you click through it; replay runs the Run
+// Server profile's command (no reload, no debugger) so a save cannot restart it under load.
 
 export interface AppServer {
   host: string;
@@ -32,9 +32,10 @@ export async function startAppServer(root: string, options: AppServerOptions): P
   const host = '127.0.0.1';
   const port = await freePort(host);
   const { profiles, unavailable } = profilesFor(root, {}, { host, port });
-  const profile = profiles.find((p) => p.profile === 'run-server');
+  const id = options.purpose === 'record' ? 'hot-reload-server' : 'run-server';
+  const profile = profiles.find((p) => p.profile === id);
   if (!profile) {
-    const why = unavailable.find((u) => u.profile === 'run-server')?.reason ?? 'no Run Server profile';
+    const why = unavailable.find((u) => u.profile === id)?.reason ?? `no ${id} profile`;
     throw Object.assign(new Error(`cannot start the app: ${why}`), { name: 'InputError' });
   }
   const [file, ...args] = profile.command;

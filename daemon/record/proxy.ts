@@ -61,7 +61,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   server.on('request', (req, res) => {
     const started = Date.now();
     const connection = connectionOf(req.socket);
-    const session = sessions.sessionOf(connection, cookiePairs(req.headers.cookie));
+    const session = sessions.sessionOf(connection, cookiePairs(req.headers.cookie), clientKey(req));
     const body = new Capture(redact.maxBody);
     const tee = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -118,7 +118,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     const started = Date.now();
     const connection = connectionOf(socket);
-    const session = sessions.sessionOf(connection, cookiePairs(req.headers.cookie));
+    const session = sessions.sessionOf(connection, cookiePairs(req.headers.cookie), clientKey(req));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
@@ -220,6 +220,10 @@ class Capture {
   bytes(): Buffer {
     return Buffer.concat(this.chunks);
   }
+}
+
+function clientKey(req: http.IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''}|${req.headers['user-agent'] ?? ''}`;
 }
 
 function forwardedHeaders(req: http.IncomingMessage): Record<string, string> {

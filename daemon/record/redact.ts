@@ -50,7 +50,8 @@ function redactCookie(name: string, value: string): string {
 
 export function isSecretKey(key: string, options: RedactOptions): boolean {
   const lower = key.toLowerCase();
-  return options.fields.some((f) => lower.includes(f));
+  // A body that carries a redacted header (an app echoing its request) carries the same secret.
+  return options.fields.some((f) => lower.includes(f)) || options.headers.includes(lower);
 }
 
 /** Replaces the values of secret-looking keys anywhere in a JSON document. */

@@ -1,19 +1,23 @@
 // Which browser session (one user) a request belongs to. A browser spreads one user's
 // requests over several keep-alive connections, and the cookie is what ties them together:
-// a connection joins the session whose cookies it sends; a connection with no known cookie
-// starts a new session. Cookie values are only held in memory here, never written.
+// a request joins the session whose cookies it sends. Without a known cookie it stays in its
+// connection's session; a new connection without one joins the last session of the same
+// client (address and User-Agent), since one browser opens several connections per page.
+// Cookie values are only held in memory here, never written.
 
 export class SessionTracker {
   private next = 1;
   private readonly byConnection = new Map<string, string>();
   private readonly byCookie = new Map<string, string>();
+  private readonly byClient = new Map<string, string>();
 
-  /** The session of a request on `connection` carrying these cookie pairs ("name=value"). */
-  sessionOf(connection: string, cookiePairs: string[]): string {
+  /** The session of a request on `connection` from `client` carrying these cookie pairs ("name=value"). */
+  sessionOf(connection: string, cookiePairs: string[], client = ''): string {
     const known = cookiePairs.map((c) => this.byCookie.get(c)).find(Boolean);
-    let session = known ?? this.byConnection.get(connection);
+    let session = known ?? this.byConnection.get(connection) ?? (cookiePairs.length ? undefined : this.byClient.get(client));
     if (!session) session = String(this.next++);
     this.byConnection.set(connection, session);
+    this.byClient.set(client, session);
     for (const c of cookiePairs) if (!this.byCookie.has(c)) this.byCookie.set(c, session);
     return session;
   }

@@ -1,0 +1,120 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { copyExample, HEAVY } from '../helpers/project';
+
+// Shared by the recorder's end-to-end tests: a copy of the example app with a few routes that
+// exercise the proxy (SSE, WebSocket, a login with a password, a large body, a hit counter).
+
+const LIVE_ROUTES = `
+import asyncio
+from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from app.main import app
+
+HITS = {}
+
+
+@app.middleware("http")
+async def count_hits(request, call_next):
+    HITS[request.url.path] = HITS.get(request.url.path, 0) + 1
+    return await call_next(request)
+
+
+@app.get("/hits")
+def hits() -> dict:
+    return HITS
+
+
+@app.get("/echo-headers")
+def echo_headers(request: "Request") -> dict:
+    return {k: v for k, v in request.headers.items()}
+
+
+@app.get("/events")
+async def events():
+    async def ticks():
+        for i in range(3):
+            yield f"data: tick {i}\\n\\n"
+            await asyncio.sleep(0.05)
+    return StreamingResponse(ticks(), media_type="text/event-stream")
+
+
+@app.post("/login")
+async def login(body: dict) -> dict:
+    return {"ok": True, "token": "server-token-123"}
+
+
+@app.get("/big")
+def big() -> dict:
+    return {"data": "x" * 5000}
+
+
+@app.websocket("/ws/echo")
+async def echo(ws: WebSocket):
+    await ws.accept()
+    try:
+        while True:
+            await ws.send_text("echo: " + await ws.receive_text())
+    except WebSocketDisconnect:
+        pass
+`.replace('request: "Request"', 'request: Request').replace('from fastapi import WebSocket', 'from fastapi import Request, WebSocket');
+
+/** A copy of the example whose app (app.live:app) adds the routes above; max_body is 1000 bytes. */
+export function liveExample(): string {
+  const root = copyExample({ 'app/live.py': LIVE_ROUTES });
+  const pyproject = path.join(root, 'pyproject.toml');
+  const text = fs.readFileSync(pyproject, 'utf8').replace('app = "app.main:app"', 'app = "app.live:app"');
+  fs.writeFileSync(pyproject, `${text}\n[tool.heavy.record]\nmax_body = 1000\n`);
+  return root;
+}
+
+export interface Recorder {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `heavy record` on a free port and waits for the URL it prints. */
+export async function startRecorder(root: string, args: string[]): Promise<Recorder> {
+  const child = spawn(process.execPath, [HEAVY, 'record', '--root', root, '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (d) => { text += d; });
+  child.stderr!.on('data', (d) => { text += d; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const m = /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(text);
+    if (m) return { child, url: m[1], output: () => text, exited };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`heavy record did not start:\n${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Response { status: number; headers: http.IncomingHttpHeaders; body: string }
+
+export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Artillery lives in its own package (test/record/engine); installed here on first use. */
+export function artilleryBin(): string {
+  const dir = path.join(__dirname, 'engine');
+  const bin = path.join(dir, 'node_modules', '.bin');
+  if (!fs.existsSync(path.join(bin, 'artillery'))) {
+    const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', timeout: 600000 });
+    if (r.status !== 0) throw new Error(`npm ci in ${dir} failed:\n${r.stdout}\n${r.stderr}`);
+  }
+  return bin;
+}

@@ -1,0 +1,121 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { WebSocket } from 'ws';
+import type { Har } from '../../daemon/record/har';
+import { harFromJournal } from '../../daemon/record/har';
+import { REDACTED } from '../../daemon/record/redact';
+import { liveExample, request, startRecorder } from './helpers';
+
+// har-validator has no types; it checks a document against the HAR 1.2 JSON schema.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const harValidator = require('har-validator') as { har(doc: unknown): Promise<boolean> };
+
+async function validHar(file: string): Promise<Har> {
+  const har = JSON.parse(fs.readFileSync(file, 'utf8')) as Har;
+  await harValidator.har(har).catch((err: { errors?: unknown }) => {
+    throw new Error(`not valid HAR 1.2: ${JSON.stringify(err.errors ?? err)}`);
+  });
+  return har;
+}
+
+/** The same traffic for every recording: GETs, a secret-bearing GET, SSE, a login POST, a big body, a WebSocket exchange. */
+async function clickThrough(url: string): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  assert.equal((await request(`${url}/hello`, { agent })).status, 200);
+  const echoed = await request(`${url}/echo-headers`, { agent, headers: { authorization: 'Bearer top-secret', cookie: 'sid=cookie-secret' } });
+  const seen = JSON.parse(echoed.body) as Record<string, string>;
+  // The app sees the client's Host and who the client was.
+  assert.equal(seen.host, new URL(url).host);
+  assert.equal(seen['x-forwarded-for'], '127.0.0.1');
+  assert.equal(seen['x-forwarded-proto'], 'http');
+  assert.equal(seen.authorization, 'Bearer top-secret', 'the proxy passes credentials on; only the recording hides them');
+  const sse = await request(`${url}/events`, { agent });
+  assert.match(sse.body, /data: tick 0\n\ndata: tick 1\n\ndata: tick 2/);
+  const login = await request(`${url}/login`, { agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'ada', password: 'hunter2' }) });
+  assert.equal(login.status, 200);
+  assert.equal((await request(`${url}/big`, { agent })).body.length, 5011);
+  await new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws/echo`);
+    const got: string[] = [];
+    ws.on('open', () => ws.send('hi'));
+    ws.on('message', (data) => {
+      got.push(String(data));
+      if (got.length === 1) ws.send('there');
+      else ws.close();
+    });
+    ws.on('close', () => (got.join('|') === 'echo: hi|echo: there' ? resolve() : reject(new Error(got.join('|')))));
+    ws.on('error', reject);
+  });
+  agent.destroy();
+}
+
+describe('heavy record', function () {
+  this.timeout(90000);
+  let root: string;
+  before(() => { root = liveExample(); });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('records requests, an SSE stream and a WebSocket exchange into valid, redacted HAR 1.2', async () => {
+    const out = path.join(root, 'rec', 'redacted.har');
+    const rec = await startRecorder(root, ['--out', out]);
+    await clickThrough(rec.url);
+    rec.child.kill('SIGINT');
+    assert.equal(await rec.exited, 0, rec.output());
+    assert.match(rec.output(), /Recorded 6 requests and 4 WebSocket messages/);
+    assert.ok(!fs.existsSync(`${out}.journal`), 'the journal is gone once the HAR is written');
+    const har = await validHar(out);
+    const paths = har.log.entries.map((e) => `${e.request.method} ${new URL(e.request.url).pathname}`);
+    assert.deepEqual(paths, ['GET /hello', 'GET /echo-headers', 'GET /events', 'POST /login', 'GET /big', 'GET /ws/echo']);
+    const [, secret, sse, login, big, ws] = har.log.entries;
+    const header = (name: string) => secret.request.headers.find((h) => h.name.toLowerCase() === name)?.value;
+    assert.equal(header('authorization'), REDACTED);
+    assert.equal(header('cookie'), `sid=${REDACTED}`);
+    assert.ok(!fs.readFileSync(out, 'utf8').match(/top-secret|cookie-secret|hunter2|server-token-123/), 'no secret anywhere in the file');
+    assert.match(sse.response.content.text!, /data: tick 2/);
+    assert.equal(sse.response.content.mimeType.split(';')[0], 'text/event-stream');
+    assert.deepEqual(JSON.parse(login.request.postData!.text), { user: 'ada', password: REDACTED });
+    assert.equal(JSON.parse(login.response.content.text!).token, REDACTED);
+    assert.equal(big.response.content.text!.length, 1000);
+    assert.match(big.response.content.comment!, /truncated: 5011 bytes/);
+    assert.equal(ws._resourceType, 'websocket');
+    assert.deepEqual(ws._webSocketMessages!.map((m) => [m.type, m.opcode, m.data]),
+      [['send', 1, 'hi'], ['receive', 1, 'echo: hi'], ['send', 1, 'there'], ['receive', 1, 'echo: there']]);
+    // One client, one keep-alive connection for HTTP: one session.
+    assert.equal(new Set(har.log.entries.map((e) => e._session)).size, 1);
+  });
+
+  it('keeps secrets with --keep-secrets', async () => {
+    const out = path.join(root, 'rec', 'kept.har');
+    const rec = await startRecorder(root, ['--out', out, '--keep-secrets']);
+    await clickThrough(rec.url);
+    rec.child.kill('SIGTERM');
+    assert.equal(await rec.exited, 0, rec.output());
+    const har = await validHar(out);
+    const text = JSON.stringify(har);
+    for (const secret of ['Bearer top-secret', 'sid=cookie-secret', 'hunter2', 'server-token-123']) assert.ok(text.includes(secret), secret);
+    assert.ok(!text.includes(REDACTED));
+  });
+
+  it('loses at most the last second to kill -9: the journal holds the entries and becomes the HAR at the next start', async () => {
+    const out = path.join(root, '.heavy', 'recordings', 'killed.har');
+    const rec = await startRecorder(root, ['--out', out]);
+    const agent = new http.Agent({ keepAlive: true });
+    for (let i = 0; i < 3; i++) await request(`${rec.url}/hello`, { agent });
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 1000));
+    rec.child.kill('SIGKILL');
+    await rec.exited;
+    assert.ok(!fs.existsSync(out));
+    const built = harFromJournal(fs.readFileSync(`${out}.journal`, 'utf8'), 'test');
+    assert.equal(built.requests, 3);
+    // The serve engine dies with the recorder (PR_SET_PDEATHSIG). The next start recovers the journal.
+    const next = await startRecorder(root, []);
+    assert.match(next.output(), /recovered an interrupted recording: 3 requests, 0 WebSocket messages in .*killed\.har/);
+    next.child.kill('SIGINT');
+    await next.exited;
+    const har = await validHar(out);
+    assert.deepEqual(har.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello', '/hello', '/hello']);
+  });
+});
