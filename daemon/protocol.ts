@@ -166,6 +166,25 @@ export interface TimeSnapshot {
   uncementedSince?: string;
 }
 
+/** A run another client started (a `heavy test` in a terminal, another window), told to clients that follow runs. */
+export interface RunStarted {
+  runId: string;
+  /** pytest's arguments, as the starter gave them. */
+  args: string[];
+  cwd?: string;
+  /** 'terminal': the `heavy` CLI (no clientInfo); 'editor': an editor, named in `client`. */
+  origin: 'terminal' | 'editor';
+  client?: string;
+}
+
+/** The end of a run told with `runStarted`. */
+export interface RunFinished {
+  runId: string;
+  exitCode: number;
+  durationMs: number;
+  crashed?: { nodeid?: string; reason: string };
+}
+
 export const Methods = {
   runTests: new RequestType<RunParams, RunResult, void>('heavy/runTests'),
   cancelRun: new NotificationType<{ runId: string; force?: boolean }>('heavy/cancelRun'),
@@ -189,4 +208,13 @@ export const Methods = {
   timeChanged: new NotificationType<TimeSnapshot>('heavy/timeChanged'),
   /** Daemon → client: the daemon says something worth showing (rebuilds, crashes). */
   log: new NotificationType<{ message: string }>('heavy/log'),
+  /**
+   * Client → daemon: tell me about runs other clients start (`runStarted`, then their
+   * `runOutput` and `testResult` under the same runId, then `runFinished`). The Testing view sends it.
+   */
+  followRuns: new NotificationType<{ follow: boolean }>('heavy/followRuns'),
+  /** Daemon → following clients: another client started a run. */
+  runStarted: new NotificationType<RunStarted>('heavy/runStarted'),
+  /** Daemon → following clients: a run told with `runStarted` ended. */
+  runFinished: new NotificationType<RunFinished>('heavy/runFinished'),
 } as const;

@@ -6,7 +6,7 @@ import { createConnection, type Connection } from 'vscode-languageserver';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node';
 import { envToApply } from '../profiles/env';
 import { detectProject, type ProjectInfo } from '../project/detect';
-import { Methods, type DaemonStatus, type RunParams, type RunResult, type TestItem } from '../protocol';
+import { Methods, type DaemonStatus, type RunFinished, type RunParams, type RunResult, type TestItem } from '../protocol';
 import { affectedTests, buildImportGraph, listPythonFiles, updateImportGraph, type ImportGraph } from '../tests/importGraph';
 import { RunImports } from '../tests/runImports';
 import { resolveUser } from '../time/store';
@@ -30,6 +30,10 @@ const SETTLE_MS = 150;
 interface Client {
   connection: Connection;
   runs: Set<string>;
+  /** It asked to be told about other clients' runs (followRuns). */
+  follows?: boolean;
+  /** The editor's name from `initialize` (clientInfo); the CLI sends none. */
+  name?: string;
 }
 
 /** Tells a client something; one that has gone away (its connection disposed) is just not told. */
@@ -324,7 +328,11 @@ export class Daemon {
       for (const runId of client.runs) this.cancel(runId, true);
       connection.dispose();
     });
-    connection.onInitialize(() => ({ capabilities: {}, serverInfo: { name: 'heavy-daemon', version: VERSION } }));
+    connection.onInitialize((params) => {
+      client.name = params.clientInfo?.name;
+      return { capabilities: {}, serverInfo: { name: 'heavy-daemon', version: VERSION } };
+    });
+    connection.onNotification(Methods.followRuns, ({ follow }) => { client.follows = follow; });
     connection.onRequest(Methods.status, () => this.status());
     connection.onNotification(Methods.heartbeat, ({ file }) => {
       const rel = path.relative(this.root, file);
@@ -342,13 +350,31 @@ export class Daemon {
     connection.onRequest(Methods.runTests, async (params, token) => {
       client.runs.add(params.runId);
       token.onCancellationRequested(() => this.cancel(params.runId, false));
+      // Clients that follow runs (the Testing view) see this one too: its start, output, results and end.
+      // Those following when it starts: a client that follows later never sees half a run.
+      const following = [...this.clients].filter((c) => c !== client && c.follows);
+      const followers = () => following.filter((c) => this.clients.has(c));
+      const { runId } = params;
+      for (const c of following) {
+        notify(c, Methods.runStarted, { runId, args: params.args, cwd: params.cwd, origin: client.name ? 'editor' : 'terminal', ...(client.name ? { client: client.name } : {}) });
+      }
+      let finished: RunFinished = { runId, exitCode: 1, durationMs: 0 };
       try {
-        return await this.run(params, {
-          output: (data) => notify(client, Methods.runOutput, { runId: params.runId, data }),
-          result: (result) => notify(client, Methods.testResult, { runId: params.runId, result }),
+        const result = await this.run(params, {
+          output: (data) => {
+            notify(client, Methods.runOutput, { runId, data });
+            for (const c of followers()) notify(c, Methods.runOutput, { runId, data });
+          },
+          result: (result) => {
+            notify(client, Methods.testResult, { runId, result });
+            for (const c of followers()) notify(c, Methods.testResult, { runId, result });
+          },
         });
+        finished = { runId, exitCode: result.exitCode, durationMs: result.durationMs, ...(result.crashed ? { crashed: result.crashed } : {}) };
+        return result;
       } finally {
         client.runs.delete(params.runId);
+        for (const c of followers()) notify(c, Methods.runFinished, finished);
       }
     });
     connection.onRequest(Methods.discover, async (params) => {

@@ -1,4 +1,5 @@
 // Pure helpers for mapping pytest node ids onto the Testing view's tree (no vscode import).
+import * as path from 'node:path';
 
 export interface NodeIdParts {
   /** The test file, relative to pytest's rootdir, with forward slashes. */
@@ -33,4 +34,17 @@ export function pytestArgsFor(include: string[], exclude: string[]): string[] {
   const args = [...include];
   for (const id of exclude) args.push(`--deselect=${id}`);
   return args;
+}
+
+/**
+ * A pytest argument as a node id relative to the project root, when it names a test file or
+ * a test in one (`tests/test_a.py::test_x`, given from `cwd`); undefined for options (`-k`,
+ * `-q`, `--deselect=...`) and for anything outside `root`.
+ */
+export function rootNodeId(arg: string, cwd: string, root: string): string | undefined {
+  if (!arg || arg.startsWith('-')) return undefined;
+  const { file, names } = splitNodeId(arg);
+  const rel = path.relative(root, path.resolve(cwd, file));
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return [rel.split(path.sep).join('/').replace(/\/$/, ''), ...names].join('::');
 }

@@ -1,0 +1,110 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { HeavyApi } from '../../../extension/extension';
+import type { FollowedRun } from '../../../extension/testing/register';
+
+const EXTENSION_ID = 'heavy-dev.heavy-dev';
+
+async function api(): Promise<HeavyApi> {
+  const ext = vscode.extensions.getExtension<HeavyApi>(EXTENSION_ID)!;
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+function find(items: vscode.TestItemCollection, label: string): vscode.TestItem | undefined {
+  let found: vscode.TestItem | undefined;
+  items.forEach((item) => {
+    if (!found) found = item.label === label ? item : find(item.children, label);
+  });
+  return found;
+}
+
+function within<T>(what: string, ms: number, promise: Thenable<T>): Promise<T> {
+  return Promise.race([Promise.resolve(promise), new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms))]);
+}
+
+/** The 0-based lines of statement details, and whether each ran. */
+function lines(details: vscode.FileCoverageDetail[]): Array<[number, boolean]> {
+  return details.map((d) => {
+    const s = d as vscode.StatementCoverage;
+    const at = s.location instanceof vscode.Range ? s.location.start : s.location;
+    return [at.line, !!s.executed];
+  });
+}
+
+type PerTest = vscode.TestRunProfile & {
+  loadDetailedCoverageForTest?: (run: vscode.TestRun, coverage: vscode.FileCoverage, test: vscode.TestItem, token: vscode.CancellationToken) => Thenable<vscode.FileCoverageDetail[]>;
+};
+
+describe('Testing view: coverage and terminal runs', function () {
+  this.timeout(180000);
+  const root = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+  it('Run with Coverage reports FileCoverage for app/logic.py, and per-test coverage lists only the lines that test ran', async () => {
+    const { testing } = await api();
+    assert.equal(testing.coverageProfile.kind, vscode.TestRunProfileKind.Coverage);
+    assert.notEqual(testing.coverageProfile, testing.debugProfile, 'coverage and Debug are separate profiles');
+    assert.deepEqual(await within('discovery', 60000, testing.refresh()), []);
+    const check = await testing.coverageAvailable(vscode.workspace.workspaceFolders![0]);
+    assert.ok(check.ok, `coverage.py is importable by the example's interpreter: ${JSON.stringify(check)}`);
+    assert.equal(testing.coverageProfile.label, 'Run with Coverage');
+
+    const file = find(testing.controller.items, 'test_logic.py')!;
+    testing.lastCoverage.clear();
+    const source = new vscode.CancellationTokenSource();
+    await within('the coverage run', 60000, Promise.resolve(testing.coverageProfile.runHandler(new vscode.TestRunRequest([file], undefined, testing.coverageProfile), source.token)));
+    assert.equal(testing.lastResults.get('tests/test_logic.py::test_slugify')?.outcome, 'passed');
+
+    const logic = path.join(root(), 'app', 'logic.py');
+    const coverage = testing.lastCoverage.get(logic);
+    assert.ok(coverage, `FileCoverage for app/logic.py; reported: ${[...testing.lastCoverage.keys()].join(', ')}`);
+    assert.equal(coverage.uri.fsPath, logic);
+    assert.ok(coverage.statementCoverage.covered > 0, 'statements covered');
+    assert.equal(coverage.statementCoverage.covered, coverage.statementCoverage.total, 'test_logic.py runs every line of app/logic.py');
+
+    const run = undefined as unknown as vscode.TestRun;
+    // Import-time lines (the two def lines) and both function bodies ran.
+    assert.deepEqual(lines(await testing.coverageProfile.loadDetailedCoverage!(run, coverage, source.token)), [[0, true], [1, true], [4, true], [5, true]]);
+
+    const slugify = find(file.children, 'test_slugify')!;
+    const includes = (coverage as vscode.FileCoverage & { includesTests?: vscode.TestItem[] }).includesTests ?? [];
+    assert.ok(includes.some((t) => t.id === slugify.id), `includesTests names test_slugify: ${includes.map((t) => t.label).join(', ')}`);
+    assert.ok(!includes.some((t) => t.label === 'test_capsys'), 'a test that never ran app/logic.py is not listed');
+    const perTest = testing.coverageProfile as PerTest;
+    assert.ok(perTest.loadDetailedCoverageForTest, 'per-test coverage is implemented');
+    // test_slugify ran line 2 (return "-".join(...)) and nothing else of app/logic.py.
+    assert.deepEqual(lines(await perTest.loadDetailedCoverageForTest!(run, coverage, slugify, source.token)), [[1, true]]);
+    const wordCount = find(file.children, 'test_word_count[one-1]')!;
+    assert.deepEqual(lines(await perTest.loadDetailedCoverageForTest!(run, coverage, wordCount, source.token)), [[5, true]]);
+  });
+
+  it('a `heavy test` run in a terminal shows in the Testing view as a test run, with its results and output', async () => {
+    const { testing } = await api();
+    assert.deepEqual(await within('discovery', 60000, testing.refresh()), []);
+    testing.lastResults.clear();
+    const followed = new Promise<FollowedRun>((resolve) => {
+      const d = testing.onDidFollowRun((r) => { d.dispose(); resolve(r); });
+    });
+    const heavy = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'heavy.js');
+    const cli = spawn(process.execPath, [heavy, 'test', 'tests/test_logic.py::test_slugify', 'tests/test_logic.py::test_word_count'], { cwd: root(), env: { ...process.env, NO_COLOR: '1' } });
+    let out = '';
+    cli.stdout.on('data', (d) => { out += d; });
+    cli.stderr.on('data', (d) => { out += d; });
+    const code = await within('heavy test', 60000, new Promise<number | null>((resolve) => cli.on('close', resolve)));
+    assert.equal(code, 0, out);
+    const record = await within('the terminal run in the Testing view', 10000, followed);
+    assert.equal(record.name, 'heavy test (terminal)');
+    assert.equal(record.started.origin, 'terminal');
+    assert.deepEqual(record.started.args, ['tests/test_logic.py::test_slugify', 'tests/test_logic.py::test_word_count']);
+    assert.deepEqual(record.results.map((r) => `${r.nodeid} ${r.outcome}`).sort(), [
+      'tests/test_logic.py::test_slugify passed',
+      'tests/test_logic.py::test_word_count[-0] passed',
+      'tests/test_logic.py::test_word_count[one two  three-3] passed',
+      'tests/test_logic.py::test_word_count[one-1] passed',
+    ]);
+    assert.equal(record.finished?.exitCode, 0);
+    assert.match(record.output, /4 passed/, 'the run\'s output is appended');
+    assert.equal(testing.lastResults.get('tests/test_logic.py::test_slugify')?.outcome, 'passed', 'results land on the tree\'s items');
+  });
+});
