@@ -62,6 +62,7 @@ describe('Testing view: coverage and terminal runs', function () {
     assert.equal(coverage.uri.fsPath, logic);
     assert.ok(coverage.statementCoverage.covered > 0, 'statements covered');
     assert.equal(coverage.statementCoverage.covered, coverage.statementCoverage.total, 'test_logic.py runs every line of app/logic.py');
+    assert.equal(coverage.branchCoverage, undefined, 'branches are measured only when heavy.testing.coverageBranches is on');
 
     const run = undefined as unknown as vscode.TestRun;
     // Import-time lines (the two def lines) and both function bodies ran.
@@ -77,6 +78,27 @@ describe('Testing view: coverage and terminal runs', function () {
     assert.deepEqual(lines(await perTest.loadDetailedCoverageForTest!(run, coverage, slugify, source.token)), [[1, true]]);
     const wordCount = find(file.children, 'test_word_count[one-1]')!;
     assert.deepEqual(lines(await perTest.loadDetailedCoverageForTest!(run, coverage, wordCount, source.token)), [[5, true]]);
+  });
+
+  it('with heavy.testing.coverageBranches on, branches are reported: taken and not taken', async () => {
+    const { testing } = await api();
+    const settings = vscode.workspace.getConfiguration('heavy.testing');
+    await settings.update('coverageBranches', true, vscode.ConfigurationTarget.Workspace);
+    try {
+      assert.deepEqual(await within('discovery', 60000, testing.refresh()), []);
+      const missing = find(testing.controller.items, 'test_missing_note_is_404')!;
+      testing.lastCoverage.clear();
+      const source = new vscode.CancellationTokenSource();
+      await within('the coverage run', 60000, Promise.resolve(testing.coverageProfile.runHandler(new vscode.TestRunRequest([missing], undefined, testing.coverageProfile), source.token)));
+      const main = testing.lastCoverage.get(path.join(root(), 'app', 'main.py'));
+      assert.ok(main?.branchCoverage, 'app/main.py has branch coverage');
+      assert.ok(main.branchCoverage.covered < main.branchCoverage.total, 'a 404 takes one way of `if note is None`');
+      const details = await testing.coverageProfile.loadDetailedCoverage!(undefined as unknown as vscode.TestRun, main, source.token);
+      const ifLine = (details as vscode.StatementCoverage[]).find((d) => (d.location as vscode.Position).line === 44);
+      assert.deepEqual(ifLine?.branches.map((b) => !!b.executed), [true, false], '`if note is None:` has one branch taken, one not');
+    } finally {
+      await settings.update('coverageBranches', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 
   it('a `heavy test` run in a terminal shows in the Testing view as a test run, with its results and output', async () => {
