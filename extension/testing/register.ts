@@ -343,6 +343,8 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
   function followRuns(folder: vscode.WorkspaceFolder, client: LanguageClient): void {
     const listeners = listen(client);
     context.subscriptions.push(client.onNotification(Methods.runStarted, (started) => {
+      // Listing tests runs none: nothing to show.
+      if (started.args.some((a) => a === '--collect-only' || a === '--co')) return;
       const name = started.origin === 'terminal' ? 'heavy test (terminal)' : `heavy test (${started.client ?? 'another window'})`;
       const cwd = started.cwd ?? folder.uri.fsPath;
       const include = started.args
