@@ -34,6 +34,9 @@ describe('heavy serve: reloads', function () {
         '',
       ].join('\n'),
     });
+    // A long shutdown timeout: a reload that waited for the old version to finish its SSE stream would show.
+    const pyproject = path.join(root, 'pyproject.toml');
+    fs.writeFileSync(pyproject, fs.readFileSync(pyproject, 'utf8').replace('[tool.heavy.serve]\n', '[tool.heavy.serve]\nshutdown_timeout = 5\n'));
     mainPy = path.join(root, 'app', 'main.py');
     original = fs.readFileSync(mainPy, 'utf8') + '\nfrom app.stream import events\napp.get("/events")(events)\n';
     fs.writeFileSync(mainPy, original);
