@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { startAppServer, type AppServer } from '../record/appServer';
+import { answers, startAppServer, type AppServer } from '../record/appServer';
 import { finishJournal, Journal, JOURNAL_SUFFIX, recoverJournals } from '../record/journal';
 import { defaultRecordingName, recordingsDir } from '../record/outputPath';
 import { startRecordingProxy, type RecordingProxy } from '../record/proxy';
@@ -38,6 +38,11 @@ export async function recordCommand(argv: string[]): Promise<number> {
     }
   }
   const upstream = app ? { host: app.host, port: app.port } : { host: '127.0.0.1', port: appPort! };
+  if (!app) {
+    // Started by the Record Traffic launcher, which starts the app after us: wait for it.
+    const deadline = Date.now() + 120000;
+    while (!(await answers(upstream.host, upstream.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  }
   const journal = new Journal(out + JOURNAL_SUFFIX);
   const live = liveLine(journal);
   let proxy: RecordingProxy;

@@ -90,6 +90,8 @@ export function resolveProfile(template: ProfileTemplate, project: ProjectInfo, 
     framework: project.app?.framework ?? '',
     // heavy_serve.py gets [tool.heavy.serve] already validated, as dbConfig below.
     serveConfig: JSON.stringify({ watch: serve.watch, ignore: serve.ignore, shutdown_timeout: serve.shutdown_timeout, command: serve.command }),
+    // Record Traffic starts `heavy record` beside the debugged app (in VS Code: Electron as Node).
+    node: process.execPath,
     // The Python helpers get [tool.heavy.db] already validated, so there is one config parser.
     dbConfig: JSON.stringify(project.config.db ?? {}),
   };

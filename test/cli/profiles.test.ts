@@ -28,7 +28,7 @@ describe('heavy profiles (CLI)', () => {
     const r = heavy(['profiles', '--root', root, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const profiles = JSON.parse(r.stdout);
-    assert.deepEqual(profiles.map((p: any) => p.name), ['Hot Reload Server', 'Run Server', 'Test Daemon', 'Pave DB']);
+    assert.deepEqual(profiles.map((p: any) => p.name), ['Hot Reload Server', 'Run Server', 'Record Traffic', 'Test Daemon', 'Pave DB']);
     const run = profiles[1];
     assert.equal(run.type, 'heavy');
     assert.equal(run.module, 'uvicorn');
@@ -61,7 +61,7 @@ describe('heavy profiles (CLI)', () => {
     const root = newTree({ 'main.py': 'from flask import Flask\napp = Flask(__name__)\n' });
     const r = heavy(['profiles', 'run', 'nope', '--root', root]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /no profile "nope" \(available: hot-reload-server, run-server\)/);
+    assert.match(r.stderr, /no profile "nope" \(available: hot-reload-server, run-server, record-traffic\)/);
   });
 
   it('runs a profile\'s exact command with the project\'s .env, and returns its exit code', () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installServer, makeWorkspace, openBrowser, repoRoot, startServer, withTimeout } from '../vscode/server.mjs';
 
-const PROFILES = ['Hot Reload Server', 'Run Server', 'Test Daemon', 'Pave DB', 'Create and Test Migrations'];
+const PROFILES = ['Hot Reload Server', 'Run Server', 'Record Traffic', 'Test Daemon', 'Pave DB', 'Create and Test Migrations'];
 const vsix = join(repoRoot, 'dist/heavy-dev.vsix');
 const shots = join(repoRoot, '.vscode-test');
 mkdirSync(shots, { recursive: true });

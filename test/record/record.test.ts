@@ -2,10 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
 import type { Har } from '../../daemon/record/har';
 import { harFromJournal } from '../../daemon/record/har';
 import { REDACTED } from '../../daemon/record/redact';
+import { freePort } from '../../daemon/record/appServer';
+import { HEAVY, waitFor } from '../helpers/project';
 import { liveExample, request, startRecorder } from './helpers';
 
 // har-validator has no types; it checks a document against the HAR 1.2 JSON schema.
@@ -118,4 +121,40 @@ describe('heavy record', function () {
     const har = await validHar(out);
     assert.deepEqual(har.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello', '/hello', '/hello']);
   });
+
+  it('the Record Traffic profile serves the app in its own (debuggable) process with heavy record beside it', async () => {
+    const port = await freePort();
+    const pyproject = path.join(root, 'pyproject.toml');
+    fs.writeFileSync(pyproject, fs.readFileSync(pyproject, 'utf8').replace(/^port = \d+$/m, `port = ${port}`));
+    const listed = JSON.parse(spawnSyncText([HEAVY, 'profiles', '--json', '--root', root])) as { profile: string; program: string; args: string[] }[];
+    const profile = listed.find((p) => p.profile === 'record-traffic')!;
+    assert.match(profile.program, /daemon[\\/]record[\\/]record_traffic\.py$/);
+    assert.ok(profile.args.includes(String(port)));
+    const child = spawn(process.execPath, [HEAVY, 'profiles', 'run', 'record-traffic', '--root', root], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout!.on('data', (d) => { text += d; });
+    child.stderr!.on('data', (d) => { text += d; });
+    const deadline = Date.now() + 60000;
+    while (!text.includes(`open http://127.0.0.1:${port}/`)) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, text);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await request(`http://127.0.0.1:${port}/hello`)).status, 200);
+    // Stopping the session kills the launcher's parent; the launcher (the debuggee) dies with it
+    // (PR_SET_PDEATHSIG, set by the serve engine), and the recorder sees its own parent go.
+    child.kill('SIGKILL');
+    const dir = path.join(root, '.heavy', 'recordings');
+    await waitFor(() => fs.readdirSync(dir).some((f) => f.endsWith('.har') && !f.startsWith('killed')), 10000, 'the HAR');
+    const files = fs.readdirSync(path.join(root, '.heavy', 'recordings')).filter((f) => f.endsWith('.har') && !f.startsWith('killed'));
+    assert.equal(files.length, 1, files.join(', '));
+    const har = await validHar(path.join(root, '.heavy', 'recordings', files[0]));
+    assert.deepEqual(har.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello']);
+  });
 });
+
+function spawnSyncText(args: string[]): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const r = require('node:child_process').spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}

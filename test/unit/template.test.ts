@@ -14,10 +14,10 @@ describe('launch templates', () => {
     assert.throws(() => expandArgs(['x${extra}'], { extra: ['a'] }), /is a list/);
   });
 
-  it('ships five valid templates in order', () => {
+  it('ships six valid templates in order', () => {
     const templates = loadTemplates(path.join(__dirname, '../../launch-templates'));
     assert.deepEqual(templates.map((t) => t.name),
-      ['Hot Reload Server', 'Run Server', 'Test Daemon', 'Pave DB', 'Create and Test Migrations']);
+      ['Hot Reload Server', 'Run Server', 'Record Traffic', 'Test Daemon', 'Pave DB', 'Create and Test Migrations']);
   });
 
   it('rejects a template with both module and program', () => {

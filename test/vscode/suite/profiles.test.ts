@@ -126,7 +126,7 @@ describe('Run and Debug profiles', () => {
     assert.match(first, /\/\/ my own entry, keep it/);
     const doc = parse(first, [], { allowTrailingComma: true });
     assert.deepEqual(doc.configurations.map((c: any) => c.name),
-      ['My Script', 'Hot Reload Server', 'Run Server', 'Test Daemon', 'Pave DB', 'Create and Test Migrations']);
+      ['My Script', 'Hot Reload Server', 'Run Server', 'Record Traffic', 'Test Daemon', 'Pave DB', 'Create and Test Migrations']);
 
     // Every entry is valid against the schema the extension contributes for launch.json.
     const manifest = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'package.json'), 'utf8'));
