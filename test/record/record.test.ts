@@ -130,6 +130,8 @@ describe('heavy record', function () {
     const profile = listed.find((p) => p.profile === 'record-traffic')!;
     assert.match(profile.program, /daemon[\\/]record[\\/]record_traffic\.py$/);
     assert.ok(profile.args.includes(String(port)));
+    // Earlier tests leave recordings here; this one looks for the file it makes.
+    const before = new Set(fs.existsSync(path.join(root, '.heavy', 'recordings')) ? fs.readdirSync(path.join(root, '.heavy', 'recordings')) : []);
     const child = spawn(process.execPath, [HEAVY, 'profiles', 'run', 'record-traffic', '--root', root], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout!.on('data', (d) => { text += d; });
@@ -144,8 +146,9 @@ describe('heavy record', function () {
     // (PR_SET_PDEATHSIG, set by the serve engine), and the recorder sees its own parent go.
     child.kill('SIGKILL');
     const dir = path.join(root, '.heavy', 'recordings');
-    await waitFor(() => fs.readdirSync(dir).some((f) => f.endsWith('.har') && !f.startsWith('killed')), 10000, 'the HAR');
-    const files = fs.readdirSync(path.join(root, '.heavy', 'recordings')).filter((f) => f.endsWith('.har') && !f.startsWith('killed'));
+    const fresh = () => fs.readdirSync(dir).filter((f) => f.endsWith('.har') && !before.has(f));
+    await waitFor(() => fresh().length > 0, 10000, 'the HAR');
+    const files = fresh();
     assert.equal(files.length, 1, files.join(', '));
     const har = await validHar(path.join(root, '.heavy', 'recordings', files[0]));
     assert.deepEqual(har.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello']);
