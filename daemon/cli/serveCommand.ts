@@ -27,7 +27,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const [file, ...rest] = profile.command;
   const child = spawn(file, rest, {
     cwd: profile.cwd,
-    env: { ...process.env, ...envToApply(profile.env, process.env) },
+    env: {
+      ...process.env,
+      ...envToApply(profile.env, process.env),
+      // Which of the project's variables are the user's own (they win over .env): the engine
+      // re-reads .env for each new version and needs to know what it may replace.
+      HEAVY_SERVE_USER_ENV: JSON.stringify(Object.keys(profile.env).filter((key) => process.env[key] !== undefined)),
+    },
     stdio: 'inherit',
   });
   // Ctrl+C reaches the engine from the terminal itself (same process group); SIGTERM and

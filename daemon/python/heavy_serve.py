@@ -30,6 +30,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main() -> int:
     args = parse(sys.argv[1:])
     project.set_root(args.root)
+    from heavydev.serve_env import DotEnv
+
+    dotenv = DotEnv(project.ROOT)  # before anything touches os.environ
     os.chdir(project.ROOT)
     start_process()  # sys.path as `python -m` from the root has it; this folder left out
     config = json.loads(args.config)
@@ -44,6 +47,7 @@ def main() -> int:
         "ignore": config.get("ignore"),
         "command": config.get("command"),
         "token": secrets.token_hex(8),
+        "dotenv": dotenv,
     }
     from heavydev.serve_restart import die_with_parent_process, plain_restart
 

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { WebSocket } from 'ws';
 import { copyExample } from '../helpers/project';
 import { get, getFresh, serve, stop, type Served } from './helpers';
 
@@ -33,14 +34,52 @@ describe('heavy serve: reloads', function () {
         '    return StreamingResponse(ticks(), media_type="text/event-stream")',
         '',
       ].join('\n'),
+      // app -> service -> helper: the app imports helper only through service.
+      'app/helper.py': 'def label():\n    return "helper v1"\n',
+      'app/service.py': 'from app.helper import label\n\n\ndef describe():\n    return label()\n',
+      'app/extras.py': [
+        'import asyncio',
+        'import os',
+        '',
+        'from fastapi import APIRouter, WebSocket',
+        '',
+        'from app.service import describe',
+        '',
+        'router = APIRouter()',
+        '',
+        '@router.get("/indirect")',
+        'def indirect():',
+        '    return {"label": describe()}',
+        '',
+        '@router.get("/env")',
+        'def env():',
+        '    return {"greeting": os.environ.get("NOTES_GREETING"), "shell": os.environ.get("NOTES_SHELL"),',
+        '            "dropped": os.environ.get("NOTES_DROPPED")}',
+        '',
+        '@router.websocket("/ws")',
+        'async def ws(socket: WebSocket):',
+        '    await socket.accept()',
+        '    while True:',
+        '        await socket.send_text("tick")',
+        '        await asyncio.sleep(0.1)',
+        '',
+      ].join('\n'),
     });
+    // NOTES_SHELL is in the user's own environment and in .env: the user's value wins, before and after .env changes.
+    fs.appendFileSync(path.join(root, '.env'), 'NOTES_SHELL="from .env"\nNOTES_DROPPED=soon gone\n');
+    process.env.NOTES_SHELL = 'from the shell';
     // A long shutdown timeout: a reload that waited for the old version to finish its SSE stream would show.
     const pyproject = path.join(root, 'pyproject.toml');
     fs.writeFileSync(pyproject, fs.readFileSync(pyproject, 'utf8').replace('[tool.heavy.serve]\n', '[tool.heavy.serve]\nshutdown_timeout = 5\n'));
     mainPy = path.join(root, 'app', 'main.py');
-    original = fs.readFileSync(mainPy, 'utf8') + '\nfrom app.stream import events\napp.get("/events")(events)\n';
+    original = fs.readFileSync(mainPy, 'utf8') + '\nfrom app.stream import events\napp.get("/events")(events)\n'
+      + 'from app.extras import router\napp.include_router(router)\n';
     fs.writeFileSync(mainPy, original);
-    server = await serve(root, ['serve']);
+    try {
+      server = await serve(root, ['serve']);
+    } finally {
+      delete process.env.NOTES_SHELL;
+    }
     await server.waitOutput(/serving app\.main:app on http:\/\/127\.0\.0\.1/, 1, 60000);
   });
 
@@ -116,5 +155,64 @@ describe('heavy serve: reloads', function () {
     assert.ok(Date.now() - saved < 3000, `the reload took ${Date.now() - saved} ms`);
     assert.deepEqual(JSON.parse((await get(server.port, '/hello')).body), { message: 'with a stream open' });
     request.destroy();
+  });
+
+  it("applies a changed .env to the new version, the user's own variables still winning", async () => {
+    const dotenv = path.join(root, '.env');
+    const before = fs.readFileSync(dotenv, 'utf8');
+    fs.writeFileSync(mainPy, original);  // /hello reads NOTES_GREETING again
+    await server.waitOutput(/reloaded in/, ++reloads);
+    assert.deepEqual(JSON.parse((await get(server.port, '/env')).body), { greeting: 'Hello from .env', shell: 'from the shell', dropped: 'soon gone' });
+    fs.writeFileSync(dotenv, before.replace('NOTES_GREETING="Hello from .env"', 'NOTES_GREETING="Hello from the edited .env"')
+      .replace('NOTES_SHELL="from .env"', 'NOTES_SHELL="edited in .env"').replace('NOTES_DROPPED=soon gone\n', ''));
+    await server.waitOutput(/reloaded in \d+ ms \(\.env\)/);
+    reloads++;
+    assert.deepEqual(JSON.parse((await get(server.port, '/hello')).body), { message: 'Hello from the edited .env' });
+    assert.deepEqual(JSON.parse((await get(server.port, '/env')).body), { greeting: 'Hello from the edited .env', shell: 'from the shell', dropped: null });
+  });
+
+  it('sees an edit to a module the app imports only indirectly (app -> service -> helper)', async () => {
+    assert.deepEqual(JSON.parse((await get(server.port, '/indirect')).body), { label: 'helper v1' });
+    fs.writeFileSync(path.join(root, 'app', 'helper.py'), 'def label():\n    return "helper v2"\n');
+    await server.waitOutput(/reloaded in \d+ ms \(app\/helper\.py\)/);
+    reloads++;
+    assert.deepEqual(JSON.parse((await get(server.port, '/indirect')).body), { label: 'helper v2' });
+  });
+
+  it('keeps the previous version after an ImportError in a newly imported module, and a fix replaces it', async () => {
+    const fresh = path.join(root, 'app', 'fresh.py');
+    const service = path.join(root, 'app', 'service.py');
+    fs.writeFileSync(fresh, 'from app.logic import no_such_name\n\nSUFFIX = " (fresh)"\n');
+    await server.waitOutput(/reloaded in \d+ ms \(app\/fresh\.py\)/);  // nothing imports it yet
+    reloads++;
+    fs.writeFileSync(service, 'from app.fresh import SUFFIX\nfrom app.helper import label\n\n\ndef describe():\n    return label() + SUFFIX\n');
+    await server.waitOutput(/kept the previous version: ImportError in app\/fresh\.py:1/);
+    assert.match(server.output(), /ImportError: cannot import name 'no_such_name' from 'app\.logic'/);
+    assert.deepEqual(JSON.parse((await get(server.port, '/indirect')).body), { label: 'helper v2' });
+    fs.writeFileSync(fresh, 'SUFFIX = " (fresh)"\n');
+    await server.waitOutput(/reloaded in \d+ ms \(app\/fresh\.py\)/, 2);
+    reloads++;
+    assert.deepEqual(JSON.parse((await get(server.port, '/indirect')).body), { label: 'helper v2 (fresh)' });
+  });
+
+  it('reloads within the shutdown timeout while a WebSocket client is connected', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const messages: string[] = [];
+    let closed: number | undefined;
+    socket.on('message', (m) => messages.push(String(m)));
+    socket.on('close', (code) => { closed = code; });
+    socket.on('error', () => {});
+    await new Promise<void>((resolve, reject) => { socket.once('open', () => resolve()); socket.once('error', reject); });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(messages.length > 0, 'the WebSocket is live');
+    const saved = Date.now();
+    setGreeting('with a WebSocket open');
+    await server.waitOutput(/reloaded in/, ++reloads, 5000);
+    // shutdown_timeout is 5 s here: a reload waiting on the socket would take that long.
+    assert.ok(Date.now() - saved < 3000, `the reload took ${Date.now() - saved} ms`);
+    assert.deepEqual(JSON.parse((await get(server.port, '/hello')).body), { message: 'with a WebSocket open' });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(closed !== undefined, 'the old version closed the WebSocket');
+    socket.terminate();
   });
 });

@@ -342,7 +342,7 @@ class Engine:
             signal.signal(sig, self.on_signal)
         become_subreaper()
         settings = self.settings
-        self.watcher = Watcher(Rules(project.ROOT, settings.get("watch"), settings.get("ignore")), site_dirs())
+        self.watcher = Watcher(Rules(project.ROOT, settings.get("watch"), settings.get("ignore"), settings["dotenv"].path), site_dirs())
         self.new_version([], None)
         while not self.stopping:
             fds = [self.wake_r] + ([self.watcher.fileno()] if self.watcher.fileno() is not None else [])

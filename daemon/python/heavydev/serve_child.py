@@ -315,6 +315,7 @@ def run_child(settings: dict, channel: Channel) -> None:
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         try:
+            settings["dotenv"].apply()  # the .env as it is now, for this version
             app = import_app(settings["app"])
         except BaseException as exc:
             print_from_project(exc)

@@ -83,6 +83,7 @@ class Restarter:
     def start(self, changed: list[str]) -> None:
         started = time.monotonic()
         self.stop_process()
+        self.settings["dotenv"].apply()  # the .env as it is now (this process runs no app code)
         options = {"start_new_session": True} if os.name == "posix" else {}
         self.process = subprocess.Popen(command_for(self.settings), cwd=project.ROOT, **options)
         while not self.stopping and self.process.poll() is None and not answers(self.settings["host"], self.settings["port"]):
@@ -107,7 +108,7 @@ def plain_restart(settings: dict) -> int:
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), on_signal)
-    watcher = Watcher(Rules(project.ROOT, settings.get("watch"), settings.get("ignore")))
+    watcher = Watcher(Rules(project.ROOT, settings.get("watch"), settings.get("ignore"), settings["dotenv"].path))
     restarter.start([])
     while not restarter.stopping:
         fd = watcher.fileno()

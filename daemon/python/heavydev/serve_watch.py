@@ -55,8 +55,11 @@ def glob_regex(pattern: str) -> re.Pattern:
 
 
 class Rules:
-    def __init__(self, root: str, watch: list[str] | None, ignore: list[str] | None):
+    def __init__(self, root: str, watch: list[str] | None, ignore: list[str] | None, env_file: str | None = None):
         self.root = root
+        if watch is None and env_file and os.path.dirname(os.path.abspath(env_file)).startswith(root):
+            # [tool.heavy] env_file in place of .env
+            watch = ["**/*.py", os.path.relpath(env_file, root).replace(os.sep, "/")]
         self.watch = [glob_regex(p) for p in (watch or DEFAULT_WATCH)]
         self.ignore = [glob_regex(p) for p in DEFAULT_IGNORE + list(ignore or [])]
         self.rebuild = [glob_regex(p) for p in REBUILD]
