@@ -255,7 +255,12 @@ def serve_wsgi(app, settings: dict, channel: Channel) -> None:
     import threading
     import time
 
-    from werkzeug.serving import make_server
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Handler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):
+            if not self.path.startswith(HEALTH_PATH):  # the parent's probe stays out of the log
+                super().log_request(*args, **kwargs)
 
     channel.say("loaded")
     channel.wait_go()
@@ -264,7 +269,7 @@ def serve_wsgi(app, settings: dict, channel: Channel) -> None:
 
         app = DebuggedApplication(app, evalex=True)
     server = make_server(settings["host"], settings["port"], health_wsgi(app, settings["token"]), threaded=True,
-                         fd=settings["fd"])
+                         fd=settings["fd"], request_handler=Handler)
 
     def stop(*_):
         def close():
