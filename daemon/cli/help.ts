@@ -35,7 +35,9 @@ heavy time cement [--root DIR] [--user NAME]
     Sign the finished blocks into .heavy/time/<user>.jsonl (commit it).
 heavy time verify [--root DIR] [--json]
     Check every cemented log: signatures, chain, users, overlaps, times (for CI).
-heavy time report [--root DIR] [--since DATE] [--json]
+heavy time report [--root DIR] [--since DATE] [--json] [--html FILE]
+    Totals per user, per day and per branch; --html writes the editor's report
+    (chart included) as one self-contained HTML file.
 heavy time pause|resume [--root DIR] [--user NAME]
 heavy time import-ptyme FILE [--root DIR] [--user NAME]
     Convert a ptyme-track log into blocks marked imported.
