@@ -2,7 +2,9 @@
 // npm run bench, the Hot Reload Server row: save-to-serving time of `heavy serve` against
 // `uvicorn --reload` on the example app, side by side in one run, alternating saves.
 // A save is timed from the write to the first response carrying the new code (polled on a
-// fresh connection every 5 ms). Medians; nothing is asserted, the figures are for people.
+// fresh connection every 5 ms). Then, with no changes, each side's idle CPU over
+// HEAVY_BENCH_IDLE_SECONDS (20 s) and its memory, from /proc (Linux). Medians; nothing is
+// asserted, the figures are for people.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -84,6 +86,45 @@ async function save(side, marker) {
   return performance.now() - t0;
 }
 
+// ---------------------------------------------------------------- /proc: CPU and memory of a process tree
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const IDLE_SECONDS = Number(process.env.HEAVY_BENCH_IDLE_SECONDS ?? 20);
+
+function stat(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { state: fields[0], ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch { return undefined; }
+}
+
+/** pid and every live descendant (the engine is a subreaper, so its children stay its own). */
+function tree(pid) {
+  const all = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+  const parent = new Map(all.map((p) => [p, stat(p)]).filter(([, s]) => s && s.state !== 'Z').map(([p, s]) => [p, s.ppid]));
+  const found = [pid];
+  for (let i = 0; i < found.length; i++) for (const [p, pp] of parent) if (pp === found[i]) found.push(p);
+  return found.filter((p) => parent.has(p));
+}
+
+const cpuTicks = (pids) => pids.reduce((sum, p) => sum + (stat(p)?.ticks ?? 0), 0);
+
+/** kB from /proc/PID/smaps_rollup: Rss, and Private (pages no other process shares: after fork, what a child really costs). */
+function memory(pid) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+    return { rss: kb('Rss'), private: kb('Private_Clean') + kb('Private_Dirty') };
+  } catch { return { rss: 0, private: 0 }; }
+}
+
+/** The Python server processes: heavy's warm parent and its serving child; uvicorn's reloader and its worker. */
+function pythonTree(side) {
+  const pids = tree(side.server.child.pid);
+  const python = pids.filter((p) => { try { return /python/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'utf8')); } catch { return false; } });
+  return { all: pids, parent: python[0], children: python.slice(1) };
+}
+
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const heavy = { name: 'heavy serve', root: copy(), port: await freePort() };
@@ -108,6 +149,22 @@ try {
       await new Promise((r) => setTimeout(r, 300));
     }
   }
+  // Idle: both sides at once, no changes, after the last reload has settled.
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const side of sides) {
+    side.procs = pythonTree(side);
+    side.ticks0 = cpuTicks(side.procs.all);
+  }
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const seconds = (performance.now() - t0) / 1000;
+  for (const side of sides) {
+    side.idleCpu = ((cpuTicks(side.procs.all) - side.ticks0) / TICKS / seconds) * 100;
+    const parent = memory(side.procs.parent);
+    side.parentRss = parent.rss;
+    side.private = parent.private + side.procs.children.reduce((sum, p) => sum + memory(p).private, 0);
+    side.rssAll = parent.rss + side.procs.children.reduce((sum, p) => sum + memory(p).rss, 0);
+  }
 } finally {
   for (const side of sides) side.server?.stop();
   await new Promise((r) => setTimeout(r, 1500));
@@ -120,3 +177,10 @@ console.log(`Hot Reload Server, save to first response with the new code (exampl
 console.log(`  heavy serve       ${a.toFixed(0)} ms   (${heavy.times.map((t) => t.toFixed(0)).join(', ')})`);
 console.log(`  uvicorn --reload  ${b.toFixed(0)} ms   (${uv.times.map((t) => t.toFixed(0)).join(', ')}; ${reloader})`);
 console.log(`  ratio             ${(b / a).toFixed(1)}x faster`);
+const mb = (kb) => `${(kb / 1024).toFixed(1)} MB`;
+console.log(`Idle CPU over ${IDLE_SECONDS} s with no changes (every process of the side, % of one core):`);
+console.log(`  heavy serve       ${heavy.idleCpu.toFixed(2)} %   (node CLI + warm parent + child)`);
+console.log(`  uvicorn --reload  ${uv.idleCpu.toFixed(2)} %   (reloader + worker)`);
+console.log('Memory (private: pages the process does not share; a forked child shares the warm parent\'s):');
+console.log(`  heavy serve       parent RSS ${mb(heavy.parentRss)}, private parent + child ${mb(heavy.private)} (RSS summed ${mb(heavy.rssAll)})`);
+console.log(`  uvicorn --reload  reloader RSS ${mb(uv.parentRss)}, private reloader + worker ${mb(uv.private)} (RSS summed ${mb(uv.rssAll)})`);
