@@ -142,6 +142,8 @@ describe('heavy record', function () {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal((await request(`http://127.0.0.1:${port}/hello`)).status, 200);
+    // What was recorded more than a second before a kill is kept (the journal is flushed four times a second).
+    await new Promise((r) => setTimeout(r, 1200));
     // Stopping the session kills the launcher's parent; the launcher (the debuggee) dies with it
     // (PR_SET_PDEATHSIG, set by the serve engine), and the recorder sees its own parent go.
     child.kill('SIGKILL');
