@@ -108,8 +108,9 @@ export function formatStatus(s: DaemonStatus): string {
     `  python ${s.python ?? '?'}${s.pythonVersion ? ` (${s.pythonVersion}, pytest ${s.pytestVersion})` : ''}`,
     `  warm state: ${s.warm}${s.warmError ? `: ${s.warmError}` : ''}; project modules: ${s.projectWarm}; requests primed: ${s.primes}`,
     s.lastRebuild ? `  last rebuild ${s.lastRebuild.at} took ${s.lastRebuild.seconds.toFixed(2)}s (${s.lastRebuild.reason})` : '',
-    `  memory: daemon ${mb(s.memory.nodeRssBytes)}, warm python ${mb(s.memory.workerRssBytes)}`,
+    `  memory: daemon ${mb(s.memory.nodeRssBytes)}, warm python ${mb(s.memory.workerRssBytes)}${s.memory.warmPrivateBytes !== undefined ? ` (${mb(s.memory.warmPrivateBytes)} private in all warm processes)` : ''}`,
     `  runs: ${s.runs.active} running, ${s.runs.queued} queued, ${s.runs.total} so far (${s.runs.primed} primed)`,
+    ...(s.contexts ?? []).map((c) => `  warm context: ${c.levels} in ${c.cwd}, ${c.runs} runs${c.privateBytes ? `, ${mb(c.privateBytes)} private` : ''}${c.reads.length ? `; keyed on ${c.reads.includes('*') ? 'the whole environment' : c.reads.slice(0, 6).join(' ') + (c.reads.length > 6 ? ' ...' : '')}` : ''}`),
   ];
   return lines.filter(Boolean).join('\n') + '\n';
 }

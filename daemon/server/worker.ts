@@ -501,12 +501,12 @@ export class Worker {
     if (this.debugged && this.debuggedLevel) return { level: this.debuggedLevel, tier: 'pytest' };
     // A context seen once may never come back (a one-off variable): building levels for it would only cost CPU.
     const build = this.recurring(ctx);
+    const level2 = this.level2For(ctx);
     // Coverage must see the project's modules imported: a measured run forks from below level 2.
-    const level2 = measured ? undefined : this.level2For(ctx);
-    if (level2) return { level: level2, tier: 'project' };
+    if (level2 && !measured) return { level: level2, tier: 'project' };
     const level1 = this.levels.filter((l) => l.tier === 1 && l.ready && !whyNot(l, ctx, this.level0Info)).sort((a, b) => b.lastUsed - a.lastUsed)[0];
     if (level1) {
-      if (build) this.requestLevel(2, level1, ctx);
+      if (build && !level2) this.requestLevel(2, level1, ctx);
       return { level: level1, tier: 'third-party' };
     }
     const level0 = this.level0;
