@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// npm run bench, the Record and Replay row (issue 13).
+// 1. Recording overhead: `heavy record` on a copy of the example app; N GETs of /hello straight
+//    to the app and N through the recording proxy, alternating, each side on its own keep-alive
+//    connection. Median and p95 latency side by side, and the proxy/direct ratio of medians.
+// 2. Replay: the recording just made, replayed by `heavy replay --json` against a fresh server
+//    with a hit counter: requests/s, errors, and whether the server saw users x recorded requests.
+// HEAVY_BENCH_RECORD_N (100) requests per side, HEAVY_BENCH_REPLAY_USERS (2) users. Nothing is
+// asserted; the figures are for people.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HEAVY = path.join(repo, 'dist', 'heavy.js');
+const EXAMPLE = path.join(repo, 'test', 'fixtures', 'example');
+const N = Number(process.env.HEAVY_BENCH_RECORD_N ?? 100);
+const USERS = Number(process.env.HEAVY_BENCH_REPLAY_USERS ?? 2);
+const WARMUP = 10;
+
+if (!fs.existsSync(HEAVY)) throw new Error('dist/heavy.js is missing: run npm run build');
+if (!fs.existsSync(path.join(EXAMPLE, '.venv'))) throw new Error('the example has no .venv: run bash scripts/setup-example.sh');
+
+// A hit counter in front of the example app, so the replay's fidelity is what the server saw.
+// It counts the one recorded route: heavy replay's own liveness probe (HEAD /) is not traffic.
+const COUNTED = `
+from app.main import app
+
+HITS = {"n": 0}
+
+
+@app.middleware("http")
+async def count_hits(request, call_next):
+    if request.url.path == "/hello":
+        HITS["n"] += 1
+    return await call_next(request)
+
+
+@app.get("/hits")
+def hits() -> dict:
+    return HITS
+`;
+
+function copy() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-record-'));
+  fs.cpSync(EXAMPLE, root, { recursive: true, filter: (src) => !/(\.venv|__pycache__|\.pytest_cache|\.db|\.heavy)$/.test(src) });
+  fs.symlinkSync(path.join(EXAMPLE, '.venv'), path.join(root, '.venv'));
+  fs.writeFileSync(path.join(root, 'app', 'counted.py'), COUNTED);
+  const pyproject = path.join(root, 'pyproject.toml');
+  fs.writeFileSync(pyproject, fs.readFileSync(pyproject, 'utf8').replace('app = "app.main:app"', 'app = "app.counted:app"'));
+  return root;
+}
+
+const freePort = () => new Promise((resolve) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+
+function get(url, agent) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.get(url, { agent }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, status: res.statusCode, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+function start(file, args, cwd, env = {}) {
+  const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, output: () => out + err, exited, signal: (s) => { try { process.kill(-child.pid, s); } catch {} } };
+}
+
+async function waitFor(what, ms, probe) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Artillery from the project, PATH, or the tests' own package (test/record/engine). */
+function artilleryPath() {
+  const engine = path.join(repo, 'test', 'record', 'engine', 'node_modules', '.bin');
+  if (fs.existsSync(path.join(engine, 'artillery'))) return engine;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && fs.existsSync(path.join(dir, 'artillery'))) return dir;
+  }
+  return undefined;
+}
+
+const root = copy();
+console.log(`\nRecord and replay (issue 13), example app (FastAPI) in ${root}`);
+try {
+  // 1. Recording overhead.
+  const rec = start(process.execPath, [HEAVY, 'record', '--root', root, '--port', '0'], root);
+  const [proxyUrl, appUrl] = await waitFor('heavy record to print its URL', 90000, () => {
+    if (rec.child.exitCode !== null) throw new Error(`heavy record stopped:\n${rec.output()}`);
+    const m = /open (http:\/\/[^\s]+?)\/?\s+\(the app runs on ([^\s)]+)\)/.exec(rec.stdout());
+    return m && [m[1].replace(/\/$/, ''), `http://${m[2]}`];
+  });
+  const direct = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const proxied = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < WARMUP; i++) {
+    await get(`${appUrl}/hello`, direct);
+    await get(`${proxyUrl}/hello`, proxied);
+  }
+  const times = { direct: [], proxied: [] };
+  for (let i = 0; i < N; i++) {
+    // Alternate which side goes first so neither always follows the other.
+    const order = i % 2 ? ['direct', 'proxied'] : ['proxied', 'direct'];
+    for (const side of order) {
+      const r = await get(`${side === 'direct' ? appUrl : proxyUrl}/hello`, side === 'direct' ? direct : proxied);
+      if (r.status !== 200) throw new Error(`${side} /hello answered ${r.status}`);
+      times[side].push(r.ms);
+    }
+  }
+  direct.destroy();
+  proxied.destroy();
+  // The recording holds a second or more of traffic flushed; Ctrl+C writes it.
+  rec.signal('SIGINT');
+  await Promise.race([rec.exited, new Promise((r) => setTimeout(r, 30000))]);
+  const m = /^Recorded (\d+) requests .*: (.+\.har)$/m.exec(rec.stdout());
+  const dm = median(times.direct);
+  const pm = median(times.proxied);
+  console.log(`  recording overhead, GET /hello x ${N} per side, keep-alive, alternating (medians; p95 in brackets):`);
+  console.log(`    direct to the app      ${dm.toFixed(2)} ms  [${quantile(times.direct, 0.95).toFixed(2)} ms]`);
+  console.log(`    through heavy record   ${pm.toFixed(2)} ms  [${quantile(times.proxied, 0.95).toFixed(2)} ms]`);
+  console.log(`    ratio proxy/direct     ${(pm / dm).toFixed(2)}x  (+${(pm - dm).toFixed(2)} ms a request)`);
+  if (!m) throw new Error(`heavy record wrote no recording:\n${rec.output()}`);
+  const recorded = Number(m[1]);
+  const har = m[2];
+  console.log(`    recorded ${recorded} requests into ${path.basename(har)} (${(fs.statSync(har).size / 1024).toFixed(0)} KiB)`);
+
+  // 2. Replay throughput and fidelity.
+  const bin = artilleryPath();
+  if (!bin) {
+    console.log('  replay: skipped, Artillery is not installed (npm ci --ignore-scripts in test/record/engine, or npm install -g artillery@2)');
+  } else {
+    const port = await freePort();
+    const app = start(path.join(root, '.venv', 'bin', 'python'), ['-m', 'uvicorn', 'app.counted:app', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warning'], root);
+    const target = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor('the replay server', 60000, async () => {
+        if (app.child.exitCode !== null) throw new Error(`the server stopped:\n${app.output()}`);
+        return get(`${target}/hits`, false).then((r) => r.status === 200, () => false);
+      });
+      const t0 = Date.now();
+      const replay = start(process.execPath, [HEAVY, 'replay', har, '--root', root, '--target', target, '--users', String(USERS), '--json'], root,
+        { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` });
+      const code = await replay.exited;
+      const wallS = (Date.now() - t0) / 1000;
+      if (code !== 0) throw new Error(`heavy replay failed (exit ${code}):\n${replay.output()}`);
+      const s = JSON.parse(replay.stdout());
+      const seen = JSON.parse((await get(`${target}/hits`, false)).body).n;
+      const expected = USERS * recorded;
+      console.log(`  replay of that recording, ${USERS} users, heavy replay --json on Artillery:`);
+      console.log(`    ${s.requests} requests in ${s.durationSeconds} s: ${Number(s.throughput).toFixed(0)} requests/s (Artillery's figure), p50 ${s.latency.p50} ms, p95 ${s.latency.p95} ms`);
+      console.log(`    errors ${s.errors} (${(s.errorRate * 100).toFixed(2)}%), status codes ${JSON.stringify(s.codes)}`);
+      console.log(`    server saw ${seen} of ${expected} expected (${USERS} users x ${recorded} recorded): ${seen === expected ? 'all of them' : 'MISMATCH'}`);
+      console.log(`    whole command ${wallS.toFixed(1)} s wall (Artillery's start-up included)`);
+    } finally {
+      app.signal('SIGTERM');
+      await Promise.race([app.exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+  }
+} finally {
+  fs.rmSync(root, { recursive: true, force: true });
+}
