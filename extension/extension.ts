@@ -4,6 +4,7 @@ import * as daemon from './daemon/commands';
 import { DaemonClients } from './daemon/clients';
 import * as db from './db/register';
 import * as profiles from './profiles/register';
+import * as record from './record/register';
 import * as testing from './testing/register';
 import * as time from './time/register';
 
@@ -43,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): HeavyApi {
   timed('db', () => db.register(context));
   timed('configHelp', () => configHelp.register(context));
   timed('daemon', () => daemon.register(context, clients));
+  timed('record', () => record.register(context));
   return { ...api, activationMs: performance.now() - started, activationTimings: timings };
 }
 

@@ -63,7 +63,7 @@ describe('The command palette', function () {
     const wanted = ['heavy.addProfilesToLaunchJson', 'heavy.cementTime', 'heavy.showTimeReport', 'heavy.verifyTimeLogs',
       'heavy.pauseTimeTracking', 'heavy.resumeTimeTracking', 'heavy.enableTimeTracking', 'heavy.paveDb',
       'heavy.createAndTestMigrations', 'heavy.checkMigrations', 'heavy.startTestDaemon', 'heavy.stopTestDaemon',
-      'heavy.restartTestDaemon', 'heavy.showDaemonStatus'];
+      'heavy.restartTestDaemon', 'heavy.showDaemonStatus', 'heavy.replayRecording'];
     for (const id of wanted) assert.ok(contributed.some((c) => c.command === id), `${id} is contributed`);
     assert.ok(contributed.every((c) => c.category === 'Heavy'));
     const registered = new Set(await vscode.commands.getCommands(true));
