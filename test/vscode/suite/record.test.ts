@@ -1,0 +1,49 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+// Heavy: Replay Recording runs the CLI's own `heavy replay --json --html` on Artillery, which
+// comes from test/record/engine (the record tests npm ci it on first use); skipped without it.
+const ENGINE_BIN = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'record', 'engine', 'node_modules', '.bin');
+
+function har(base: string): unknown {
+  const t0 = Date.now() - 10000;
+  const entry = (i: number, url: string) => ({
+    startedDateTime: new Date(t0 + i * 50).toISOString(),
+    time: 5,
+    _session: '1',
+    request: { method: 'GET', url: `${base}${url}`, httpVersion: 'HTTP/1.1', headers: [], queryString: [], cookies: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], cookies: [], content: { size: 0, mimeType: 'application/json' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+    cache: {},
+    timings: { send: 0, wait: 5, receive: 0 },
+  });
+  return { log: { version: '1.2', creator: { name: 'test', version: '1' }, entries: [entry(0, '/hello'), entry(1, '/hello'), entry(2, '/hello')] } };
+}
+
+describe('Record and replay', function () {
+  this.timeout(180000);
+
+  it('Heavy: Replay Recording replays a .har on Artillery and reports requests, errors and p95 with an HTML report', async function () {
+    if (!fs.existsSync(path.join(ENGINE_BIN, 'artillery'))) this.skip();
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const dir = path.join(root, '.heavy', 'recordings');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'replay-command-test.har');
+    fs.writeFileSync(file, JSON.stringify(har('http://127.0.0.1:8000')));
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${ENGINE_BIN}${path.delimiter}${savedPath ?? ''}`;
+    try {
+      const r = await vscode.commands.executeCommand<{ ok: boolean; message: string; summary: { requests: number; errors: number }; html: string }>(
+        'heavy.replayRecording', { file, users: 2, duration: 0 });
+      assert.equal(r.ok, true, r.message);
+      assert.equal(r.summary.requests, 6);
+      assert.equal(r.summary.errors, 0);
+      assert.match(r.message, /^Replayed replay-command-test\.har with 2 user\(s\): 6 requests \(.*\/s\), 0 errors \(0\.00%\), p95 [\d.]+ ms\.$/);
+      assert.match(fs.readFileSync(r.html, 'utf8'), /<html/i);
+    } finally {
+      process.env.PATH = savedPath;
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
