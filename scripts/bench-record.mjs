@@ -47,6 +47,7 @@ def hits() -> dict:
 
 function copy() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-record-'));
+  process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }));
   fs.cpSync(EXAMPLE, root, { recursive: true, filter: (src) => !/(\.venv|__pycache__|\.pytest_cache|\.db|\.heavy)$/.test(src) });
   fs.symlinkSync(path.join(EXAMPLE, '.venv'), path.join(root, '.venv'));
   fs.writeFileSync(path.join(root, 'app', 'counted.py'), COUNTED);
