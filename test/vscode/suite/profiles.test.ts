@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { HeavyApi } from '../../../extension/extension';
 
 const EXTENSION_ID = 'heavy-dev.heavy-dev';
-const FIVE = ['hot-reload-server', 'run-server', 'test-daemon', 'pave-db', 'create-and-test-migrations'];
+const PROFILES = ['hot-reload-server', 'run-server', 'record-traffic', 'test-daemon', 'pave-db', 'create-and-test-migrations'];
 
 function folder(): vscode.WorkspaceFolder {
   const f = vscode.workspace.workspaceFolders?.[0];
@@ -41,10 +41,10 @@ function waitFor<T>(what: string, ms: number, register: (done: (v: T) => void) =
 }
 
 describe('Run and Debug profiles', () => {
-  it('activates in the example project and lists the five profiles with no launch.json', async () => {
+  it('activates in the example project and lists the six profiles with no launch.json', async () => {
     assert.ok(!fs.existsSync(path.join(folder().uri.fsPath, '.vscode', 'launch.json')), 'no launch.json to start with');
     const configs = await (await api()).profiles.dynamicConfigurations(folder());
-    assert.deepEqual(configs.map((c) => c.profile), FIVE);
+    assert.deepEqual(configs.map((c) => c.profile), PROFILES);
     for (const c of configs) {
       assert.equal(c.type, 'heavy');
       assert.equal(c.request, 'launch');
@@ -134,7 +134,7 @@ describe('Run and Debug profiles', () => {
     const validate = new Ajv({ strict: false }).compile({ ...schema, required: ['name', 'type', 'request'] });
     for (const entry of doc.configurations) assert.ok(validate(entry), `${entry.name}: ${JSON.stringify(validate.errors)}`);
 
-    for (const entry of doc.configurations.slice(1)) assert.ok(FIVE.includes(entry.profile), entry.name);
+    for (const entry of doc.configurations.slice(1)) assert.ok(PROFILES.includes(entry.profile), entry.name);
 
     await vscode.commands.executeCommand('heavy.addProfilesToLaunchJson');
     assert.equal(fs.readFileSync(launchPath, 'utf8'), first, 'a second run changes nothing');
