@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { harFromJournal, type BuiltHar, type JournalEvent } from './har';
+import { writeFileAtomic } from '../util/atomicFile';
 
 // The recording on disk while the recorder runs: an append-only file of JSON lines next to
 // the HAR-to-be (<out>.journal). Events are buffered and written, then fdatasync'ed, every
@@ -48,23 +49,9 @@ export class Journal {
   }
 }
 
-/** Writes a file so that readers see the old content or the new, never half: temp, fsync, rename. */
+/** Recordings hold what the app was sent: readable by their owner only. */
 export function writeAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  try {
-    const dir = fs.openSync(path.dirname(file), 'r');
-    fs.fsyncSync(dir);
-    fs.closeSync(dir);
-  } catch { /* directories cannot be fsync'ed everywhere (Windows) */ }
+  writeFileAtomic(file, text, 0o600);
 }
 
 /** Turns a journal into its HAR (the journal's name without .journal) and removes the journal. */

@@ -6,6 +6,7 @@ import { helpersDir } from '../assets';
 import type { DaemonStatus, FileCoverageData, RunParams, RunResult, TestItem, TestResult, WarmContextStatus } from '../protocol';
 import { contextKey, readNames, type RunContext } from './contexts';
 import { privateBytes, whyNot, type Level, type Level0Info } from './levels';
+import { writeFileAtomic } from '../util/atomicFile';
 import { readLines } from './lines';
 import { Primes, type Prime, type RunBody } from './primes';
 
@@ -346,9 +347,7 @@ export class Worker {
     const file = this.hintFile();
     if (!file) return;
     try {
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ key: this.hintKey(), 1: [...this.exclude[1]] }), { mode: 0o600 });
-      fs.renameSync(tmp, file);
+      writeFileAtomic(file, JSON.stringify({ key: this.hintKey(), 1: [...this.exclude[1]] }), 0o600);
     } catch { /* only a hint */ }
   }
 

@@ -8,6 +8,7 @@ import { after, toBlocks, type Activity, type BlockOptions } from './blocks';
 import type { CoSignature, Witnessed } from './witness';
 import { keyId, lineHash, parsePublicKeys, publicKeyLine, recordLine, signRecord, LEDGER_VERSION, type LedgerRecord } from './ledger';
 import { isAlive } from '../util/process';
+import { writeFileAtomic } from '../util/atomicFile';
 
 // Files on disk: the running log (local, ignored), the ledger and public keys (committed),
 // the private key (the user's config folder, never the repository).
@@ -180,23 +181,6 @@ export function cementedThrough(lines: string[]): number {
   return through;
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  try {
-    const dir = fs.openSync(path.dirname(file), 'r');
-    fs.fsyncSync(dir);
-    fs.closeSync(dir);
-  } catch { /* not every platform can fsync a folder */ }
-}
-
 export interface CementResult {
   added: LedgerRecord[];
   seconds: number;
@@ -240,7 +224,7 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
     }
     if (newLines.length) {
       addPublicKey(paths.publicKeys, key.publicKey);
-      writeAtomically(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
+      writeFileAtomic(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
       // Keep only what the open block still needs, so the running log does not grow forever.
       const keepFrom = Date.parse(added[added.length - 1].end) - options.idleMs - options.paddingMs;
       const kept = fs.existsSync(paths.running)
@@ -253,7 +237,7 @@ export function cement(root: string, user: string, options: BlockOptions, now = 
           }
         })
         : [];
-      writeAtomically(paths.running, kept.length ? kept.join('\n') + '\n' : '');
+      writeFileAtomic(paths.running, kept.length ? kept.join('\n') + '\n' : '');
     } else if (!fs.existsSync(paths.publicKeys) || !parsePublicKeys(fs.readFileSync(paths.publicKeys, 'utf8')).has(key.id)) {
       addPublicKey(paths.publicKeys, key.publicKey);
     }
@@ -327,7 +311,7 @@ export function importPtyme(root: string, user: string, source: string, options:
     }
     if (newLines.length) {
       addPublicKey(paths.publicKeys, key.publicKey);
-      writeAtomically(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
+      writeFileAtomic(paths.ledger, [...lines, ...newLines].join('\n') + '\n');
     }
     return { added: newLines.length, seconds, skipped };
   });
@@ -337,7 +321,7 @@ function addPublicKey(file: string, publicKey: KeyObject): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   if (parsePublicKeys(existing).has(keyId(publicKey))) return;
-  writeAtomically(file, (existing && !existing.endsWith('\n') ? existing + '\n' : existing) + publicKeyLine(publicKey) + '\n');
+  writeFileAtomic(file, (existing && !existing.endsWith('\n') ? existing + '\n' : existing) + publicKeyLine(publicKey) + '\n');
 }
 
 export function currentBranch(root: string): string {
