@@ -10,6 +10,7 @@ counts as read by the first level.
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 import warnings
@@ -24,6 +25,10 @@ STARTUP_NAMES = ("LANG", "LANGUAGE", "TZ")
 # itself; the others are read later, only by what uses them, or only by an interactive session.
 STARTUP_EXCEPT = ("PYTHONWARNINGS", "PYTHONBREAKPOINT", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX",
                   "PYTHONUNBUFFERED", "PYTHONSTARTUP", "PYTHONINSPECT")
+
+
+# Functions that read a path relative to the working folder when given one.
+PATH_READERS = ("listdir", "scandir", "stat", "open")
 
 
 def is_startup_variable(name: str) -> bool:
@@ -96,7 +101,8 @@ class Recorder:
         getitem, setitem, delitem = environ_class.__getitem__, environ_class.__setitem__, environ_class.__delitem__
         iterate, length = environ_class.__iter__, environ_class.__len__
         getcwd, getcwdb = os.getcwd, os.getcwdb
-        self._saved = {"class": (environ_class, getitem, setitem, delitem, iterate, length), "cwd": (getcwd, getcwdb)}
+        self._saved = {"class": (environ_class, getitem, setitem, delitem, iterate, length), "cwd": (getcwd, getcwdb),
+                       "paths": {name: getattr(os, name) for name in PATH_READERS}, "open": builtins.open}
 
         def __getitem__(self, key):
             try:
@@ -145,8 +151,12 @@ class Recorder:
         environ_class.__iter__ = __iter__
         environ_class.__len__ = __len__
         os.getcwd, os.getcwdb = cwd_str, cwd_bytes
+        # Opening or listing a relative path at import time reads the working folder too. Patched
+        # only while a level imports (an audit hook could never be removed, and runs would pay for it).
+        for name, function in self._saved["paths"].items():
+            setattr(os, name, self._relative_reader(function, default_is_cwd=name in ("listdir", "scandir")))
+        builtins.open = self._relative_reader(self._saved["open"])
         RecordingArgv.recorder = self
-        _AUDIT.recorder = self
         return self
 
     def __exit__(self, *exc) -> None:
@@ -157,8 +167,25 @@ class Recorder:
         environ_class.__iter__ = iterate
         environ_class.__len__ = length
         os.getcwd, os.getcwdb = self._saved["cwd"]
+        for name, function in self._saved["paths"].items():
+            setattr(os, name, function)
+        builtins.open = self._saved["open"]
         RecordingArgv.recorder = None
-        _AUDIT.recorder = None
+
+    def _relative_reader(self, function, default_is_cwd: bool = False):
+        rec = self
+
+        def reader(*args, **kwargs):
+            path = args[0] if args else kwargs.get("file", kwargs.get("path"))
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            relative = (path is None and default_is_cwd) or (isinstance(path, (str, os.PathLike)) and not os.path.isabs(os.fspath(path)))
+            if relative and not rec.cwd and rec.at_import_time():
+                rec.cwd = True
+            return function(*args, **kwargs)
+
+        reader.__wrapped__ = function
+        return reader
 
     def report(self) -> dict:
         """The level's key, as the daemon matches runs against it."""
@@ -170,34 +197,6 @@ class Recorder:
         if self.argv:
             out["argv"] = list(sys.argv)
         return out
-
-
-class _Audit:
-    """Opening a relative path at import time reads the working folder too."""
-
-    recorder: Recorder | None = None
-    installed = False
-
-    def __call__(self, event, args):
-        rec = self.recorder
-        if rec is None or rec.cwd:
-            return
-        if event in ("open", "os.listdir", "os.scandir", "os.chdir", "os.mkdir", "os.remove", "os.rename"):
-            path = args[0] if args else None
-            if isinstance(path, bytes):
-                path = os.fsdecode(path)
-            if (path is None and event in ("os.listdir", "os.scandir")) or (isinstance(path, str) and not os.path.isabs(path)):
-                if rec.at_import_time():
-                    rec.cwd = True
-
-
-_AUDIT = _Audit()
-
-
-def install_audit() -> None:
-    if not _AUDIT.installed:
-        sys.addaudithook(_AUDIT)
-        _AUDIT.installed = True
 
 
 # ---------------------------------------------------------------- levels and runs
@@ -225,7 +224,6 @@ def start_process() -> None:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != helpers]
     sys.path.insert(0, project.ROOT)
     LEVEL_CWD[:] = [project.ROOT]
-    install_audit()
 
 
 def enter_context(env: dict | None, cwd: str | None, argv: list[str] | None) -> None:
