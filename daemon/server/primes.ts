@@ -77,6 +77,10 @@ export class Primes<R extends PrimedRun> {
   remember(body: RunBody): void {
     const key = keyOf(body);
     this.recent = [...this.recent.filter((b) => keyOf(b) !== key), body].slice(-Primes.MAX);
+    // A prime for a request no longer among the last ones will not be asked for: drop it now, so
+    // it neither holds memory nor counts as ready in the daemon's status.
+    const keys = this.recent.map(keyOf);
+    for (const old of [...this.primes.values()].filter((p) => !p.run && !keys.includes(p.key))) this.drop(old);
     this.schedule();
   }
 
@@ -135,6 +139,11 @@ export class Primes<R extends PrimedRun> {
   dropUnready(body: RunBody): void {
     const key = keyOf(body);
     for (const prime of [...this.primes.values()]) if (!prime.run && !prime.ready && prime.key === key) this.drop(prime);
+  }
+
+  /** Whether `owner` holds a ready prime for `body`. */
+  readyOn(body: RunBody, owner: net.Socket): boolean {
+    return !!this.find(body, owner)?.ready;
   }
 
   /** The ready prime for `body` on `owner`, now reserved for `run`. */

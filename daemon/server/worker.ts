@@ -460,14 +460,11 @@ export class Worker {
   }
 
   /** A ready level 2 that may serve `ctx`, most recently used first, checked against the files on disk. */
-  private level2For(ctx: RunContext): Level | undefined {
+  private level2For(ctx: RunContext, body?: RunBody): Level | undefined {
     const candidates = this.levels.filter((l) => l.tier === 2 && l.ready).sort((a, b) => b.lastUsed - a.lastUsed);
-    for (const level of candidates) {
-      if (whyNot(level, ctx, this.level0Info)) continue;
-      if (!this.fresh(level)) continue;
-      return level;
-    }
-    return undefined;
+    const usable = candidates.filter((level) => !whyNot(level, ctx, this.level0Info) && this.fresh(level));
+    // Any usable level 2 gives the same results; the one holding this request's prime gives them soonest.
+    return (body && usable.find((level) => this.primes.readyOn(body, level.sock))) ?? usable[0];
   }
 
   /** Level 2 imported exactly what is on disk now (the watcher may not have told us of a save a moment ago). */
@@ -496,11 +493,11 @@ export class Worker {
   }
 
   /** The highest level that may serve `ctx`, and what to build so the next such run is warmer. */
-  private choose(ctx: RunContext, measured = false): { level?: Level; tier: Tier; why?: string } {
+  private choose(ctx: RunContext, measured = false, body?: RunBody): { level?: Level; tier: Tier; why?: string } {
     if (this.debugged && this.debuggedLevel) return { level: this.debuggedLevel, tier: 'pytest' };
     // A context seen once may never come back (a one-off variable): building levels for it would only cost CPU.
     const build = this.recurring(ctx);
-    const level2 = this.level2For(ctx);
+    const level2 = this.level2For(ctx, body);
     // Coverage must see the project's modules imported: a measured run forks from below level 2.
     if (level2 && !measured) return { level: level2, tier: 'project' };
     const level1 = this.levels.filter((l) => l.tier === 1 && l.ready && !whyNot(l, ctx, this.level0Info)).sort((a, b) => b.lastUsed - a.lastUsed)[0];
@@ -665,7 +662,7 @@ export class Worker {
     await this.awaitBuild(ctx);
     this.primes.dropUnready(body);
     return new Promise((resolve) => {
-      const choice = this.choose(ctx, !!body.coverage);
+      const choice = this.choose(ctx, !!body.coverage, body);
       const run: ActiveRun = { params, sink, body, results: [], streams: new Set(), started: Date.now(), retried, done: resolve, generation: this.generation, tier: choice.tier };
       this.runs.set(params.runId, run);
       const timeout = params.timeout ?? this.options.timeoutSeconds;
