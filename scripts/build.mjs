@@ -93,6 +93,8 @@ if (withTests) {
   for (const suite of ['test/vscode/suite', 'test/vscode/suite-restricted']) {
     const tests = readdirSync(suite).filter((f) => f.endsWith('.test.ts'))
       .map((f) => ({ in: join(suite, f), out: f.replace(/\.ts$/, '') }));
+    // A test file deleted or renamed in the source must not keep running from an old build.
+    rmSync(join('out', suite), { recursive: true, force: true });
     await build({
       ...common,
       sourcemap: 'inline',

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { envToApply } from '../profiles/env';
 import { profilesFor } from '../profiles';
+import { freePort } from '../util/net';
+
+export { freePort };
 
 // How the recorder and replay start the project's own server on a private port: the one
 // place that decides. Record runs the serve engine (`heavy serve`, the Hot Reload Server
@@ -70,17 +72,6 @@ export async function startAppServer(root: string, options: AppServerOptions): P
 }
 
 /** A port nobody listens on right now (the OS picks it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** True when something at host:port answers an HTTP request (any status). */
 export function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,19 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, listening } from '../support';
 
 describe('Restricted Mode', () => {
   it('runs nothing: starting a profile is refused and no process starts', async () => {
@@ -32,11 +21,7 @@ describe('Restricted Mode', () => {
     ]);
     assert.notEqual(started, true);
     await new Promise((r) => setTimeout(r, 2000));
-    const listening = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    assert.equal(listening, false, 'no server was started');
+    assert.equal(await listening(port), false, 'no server was started');
     assert.equal(vscode.debug.activeDebugSession, undefined);
     assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, 'dev.db')));
   });

@@ -2,34 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HeavyApi } from '../../../extension/extension';
-
-const EXTENSION_ID = 'heavy-dev.heavy-dev';
-
-function folder(): vscode.WorkspaceFolder {
-  return vscode.workspace.workspaceFolders![0];
-}
-
-async function api(): Promise<HeavyApi> {
-  const ext = vscode.extensions.getExtension<HeavyApi>(EXTENSION_ID)!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
+import { EXTENSION_ID, api, folder, until } from '../support';
 
 /** Printed by the launcher after the run (the extension host's console is not visible there). */
 function measured(line: string): void {
   const g = globalThis as { heavyMeasurements?: string[] };
   (g.heavyMeasurements ??= []).push(line);
   console.log(`      ${line}`);
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Diagnostics Heavy Dev put on the project's time logs. */

@@ -1,35 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-
-function folder(): vscode.WorkspaceFolder {
-  const f = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(f, 'the example project is open');
-  return f;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ms: number, predicate: () => boolean | Promise<boolean>, transcript: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- debug transcript ---\n${transcript()}`);
-    await sleep(100);
-  }
-}
+import { folder, freePort, listening, sleep, until } from '../support';
 
 /** Live (non-zombie) processes whose command line names heavy_serve.py and this port. */
 function serverProcesses(port: number): string[] {
@@ -42,14 +15,6 @@ function serverProcesses(port: number): string[] {
     } catch { /* gone meanwhile */ }
   }
   return found;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** GET /hello, retried until the server accepts the connection; the request that gets in may park at a breakpoint. */

@@ -5,32 +5,9 @@ import Ajv from 'ajv';
 import { parse } from 'jsonc-parser';
 import * as vscode from 'vscode';
 import type { HeavyApi } from '../../../extension/extension';
+import { EXTENSION_ID, api, folder, freePort } from '../support';
 
-const EXTENSION_ID = 'heavy-dev.heavy-dev';
 const PROFILES = ['hot-reload-server', 'run-server', 'record-traffic', 'test-daemon', 'pave-db', 'create-and-test-migrations'];
-
-function folder(): vscode.WorkspaceFolder {
-  const f = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(f, 'the example project is open');
-  return f;
-}
-
-async function api(): Promise<HeavyApi> {
-  const ext = vscode.extensions.getExtension<HeavyApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is installed`);
-  return ext.isActive ? ext.exports : ext.activate();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = require('node:net').createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function waitFor<T>(what: string, ms: number, register: (done: (v: T) => void) => vscode.Disposable | void): Promise<T> {
   return new Promise((resolve, reject) => {

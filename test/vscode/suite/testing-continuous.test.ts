@@ -2,35 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HeavyApi } from '../../../extension/extension';
-
-async function api(): Promise<HeavyApi> {
-  const ext = vscode.extensions.getExtension<HeavyApi>('heavy-dev.heavy-dev')!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
-
-function find(items: vscode.TestItemCollection, label: string): vscode.TestItem | undefined {
-  let found: vscode.TestItem | undefined;
-  items.forEach((item) => {
-    if (!found) found = item.label === label ? item : find(item.children, label);
-  });
-  return found;
-}
-
-/** Fails with `what` rather than hanging the suite. */
-function within<T>(what: string, ms: number, promise: Thenable<T>): Promise<T> {
-  return Promise.race([Promise.resolve(promise), new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms))]);
-}
-
-async function until<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { api, find, until, within } from '../support';
 
 describe('Testing view: continuous run', function () {
   this.timeout(180000);

@@ -2,27 +2,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HeavyApi } from '../../../extension/extension';
 import type { FollowedRun } from '../../../extension/testing/register';
-
-const EXTENSION_ID = 'heavy-dev.heavy-dev';
-
-async function api(): Promise<HeavyApi> {
-  const ext = vscode.extensions.getExtension<HeavyApi>(EXTENSION_ID)!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
-
-function find(items: vscode.TestItemCollection, label: string): vscode.TestItem | undefined {
-  let found: vscode.TestItem | undefined;
-  items.forEach((item) => {
-    if (!found) found = item.label === label ? item : find(item.children, label);
-  });
-  return found;
-}
-
-function within<T>(what: string, ms: number, promise: Thenable<T>): Promise<T> {
-  return Promise.race([Promise.resolve(promise), new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms))]);
-}
+import { EXTENSION_ID, api, find, within } from '../support';
 
 /** The 0-based lines of statement details, and whether each ran. */
 function lines(details: vscode.FileCoverageDetail[]): Array<[number, boolean]> {

@@ -2,30 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HeavyApi } from '../../../extension/extension';
-
-const EXTENSION_ID = 'heavy-dev.heavy-dev';
-
-function folder(): vscode.WorkspaceFolder {
-  const f = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(f, 'the example project is open');
-  return f;
-}
-
-async function api(): Promise<HeavyApi> {
-  const ext = vscode.extensions.getExtension<HeavyApi>(EXTENSION_ID)!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
-
-function find(items: vscode.TestItemCollection, label: string): vscode.TestItem | undefined {
-  let found: vscode.TestItem | undefined;
-  items.forEach((item) => {
-    if (found) return;
-    if (item.label === label) found = item;
-    else found = find(item.children, label);
-  });
-  return found;
-}
+import { EXTENSION_ID, api, find, folder } from '../support';
 
 async function run(profile: vscode.TestRunProfile, items: vscode.TestItem[]): Promise<void> {
   const source = new vscode.CancellationTokenSource();
