@@ -358,8 +358,11 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
       run.appendOutput(`$ heavy test ${started.args.join(' ')}\r\n`);
       const open = openFollowed.get(folder.uri.toString()) ?? new Set();
       openFollowed.set(folder.uri.toString(), open);
+      // Stop in the Testing view cancels the terminal's run too, as Ctrl+C in that terminal would.
+      const stop = run.token.onCancellationRequested(() => void client.sendNotification(Methods.cancelRun, { runId: started.runId }));
       const end = (finished?: RunFinished) => {
         if (!open.delete(end)) return;
+        stop.dispose();
         listeners.delete(started.runId);
         record.finished = finished ?? { runId: started.runId, exitCode: 1, durationMs: 0, crashed: { reason: 'the test daemon went away' } };
         if (!finished) run.appendOutput('\r\nHeavy Dev: the test daemon went away during this run.\r\n');

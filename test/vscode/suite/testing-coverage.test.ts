@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FollowedRun } from '../../../extension/testing/register';
-import { EXTENSION_ID, api, find, within } from '../support';
+import { EXTENSION_ID, api, find, until, within } from '../support';
 
 /** The 0-based lines of statement details, and whether each ran. */
 function lines(details: vscode.FileCoverageDetail[]): Array<[number, boolean]> {
@@ -109,5 +110,35 @@ describe('Testing view: coverage and terminal runs', function () {
     assert.equal(record.finished?.exitCode, 0);
     assert.match(record.output, /4 passed/, 'the run\'s output is appended');
     assert.equal(testing.lastResults.get('tests/test_logic.py::test_slugify')?.outcome, 'passed', 'results land on the tree\'s items');
+  });
+
+  it('stopping a terminal run in the Testing view cancels it in the terminal too', async () => {
+    const { testing } = await api();
+    assert.deepEqual(await within('discovery', 60000, testing.refresh()), []);
+    const slow = path.join(root(), 'tests', 'test_slow_cancel.py');
+    fs.writeFileSync(slow, 'import time\n\n\ndef test_waits():\n    time.sleep(120)\n');
+    let cli: ReturnType<typeof spawn> | undefined;
+    try {
+      const heavy = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'heavy.js');
+      const started = Date.now();
+      cli = spawn(process.execPath, [heavy, 'test', 'tests/test_slow_cancel.py'], { cwd: root(), env: { ...process.env, NO_COLOR: '1' } });
+      let out = '';
+      cli.stdout!.on('data', (d) => { out += d; });
+      cli.stderr!.on('data', (d) => { out += d; });
+      const closed = new Promise<number | null>((resolve) => cli!.on('close', resolve));
+      const followed = await until('the terminal run in the Testing view', 60000,
+        () => testing.followedRuns.find((r) => r.started.args.includes('tests/test_slow_cancel.py') && !r.finished));
+      await until('the slow test to start', 60000, () => /test_slow_cancel/.test(out + followed.output) || undefined);
+      // The Testing view's own Cancel (the stop button), not an API of ours.
+      await vscode.commands.executeCommand('testing.cancelRun');
+      const code = await within('the terminal run to end after the stop', 30000, closed);
+      assert.ok(Date.now() - started < 100000, 'the 120 s test did not run to its end');
+      assert.notEqual(code, 0, `the terminal run was interrupted:\n${out}`);
+      assert.match(out, /KeyboardInterrupt|Interrupted|interrupted/, out);
+      await until('the followed run to end', 10000, () => followed.finished);
+    } finally {
+      cli?.kill('SIGINT');
+      fs.rmSync(slow, { force: true });
+    }
   });
 });
