@@ -30,7 +30,7 @@ async function hello(port: number): Promise<Response> {
 }
 
 describe('Hot Reload Server under the debugger', () => {
-  it('hits a breakpoint in a route, and again at the right line in the reloaded code after edits on disk and in the editor', async function () {
+  it('hits a breakpoint in a route, and again at the right line in the reloaded code after edits on disk and in the editor; replaced children leave the Call Stack', async function () {
     this.timeout(300000);
     const mainPy = path.join(folder().uri.fsPath, 'app', 'main.py');
     const original = fs.readFileSync(mainPy, 'utf8');
@@ -63,6 +63,11 @@ describe('Hot Reload Server under the debugger', () => {
     const port = await freePort();
     let root: vscode.DebugSession | undefined;
     const onStart = vscode.debug.onDidStartDebugSession((s) => { if (!s.parentSession && s.name === 'Hot Reload Server') root = s; });
+    // Child sessions still open: a replaced child's session must end, or the Call Stack view piles up stale processes.
+    const live = new Set<vscode.DebugSession>();
+    const onChild = vscode.debug.onDidStartDebugSession((s) => { if (s.parentSession) live.add(s); });
+    const onChildEnd = vscode.debug.onDidTerminateDebugSession((s) => { live.delete(s); });
+    const stoppedIn: vscode.DebugSession[] = [];
 
     /** One request that parks at the breakpoint: checks the stop, continues, returns the response body. */
     async function round(n: number, expectedLine: number): Promise<unknown> {
@@ -70,6 +75,7 @@ describe('Hot Reload Server under the debugger', () => {
       const response = hello(port);
       await until(`round ${n}: the breakpoint to be hit`, 120000, () => stops.length > before, log);
       const { session, body } = stops[stops.length - 1];
+      stoppedIn.push(session);
       const trace = await session.customRequest('stackTrace', { threadId: body.threadId, startFrame: 0, levels: 1 });
       const top = trace.stackFrames[0];
       await session.customRequest('continue', { threadId: body.threadId });
@@ -115,6 +121,10 @@ describe('Hot Reload Server under the debugger', () => {
       bp = moved;
       await until('the reload line', 120000, () => output.join('').split('reloaded in').length > reloadsBefore, log);
       assert.deepEqual(await round(3, line + 2), { message: 'Hello from .env (moved)' });
+      assert.equal(new Set(stoppedIn).size, 3, 'each round stopped in a new child\'s session');
+      await until('the replaced children\'s sessions to end', 20000, () => !live.has(stoppedIn[0]) && !live.has(stoppedIn[1]),
+        () => `still open: ${[...live].map((s) => s.name).join(', ')}`);
+      assert.ok(live.has(stoppedIn[2]), 'the serving child\'s session stays');
 
       assert.ok(root, 'the Hot Reload Server session was seen');
       const ended = new Promise<void>((resolve) => {
@@ -127,6 +137,8 @@ describe('Hot Reload Server under the debugger', () => {
         () => `${serverProcesses(port).join('\n')}\n${log()}`);
     } finally {
       onStart.dispose();
+      onChild.dispose();
+      onChildEnd.dispose();
       tracker.dispose();
       vscode.debug.removeBreakpoints(vscode.debug.breakpoints);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
