@@ -59,6 +59,8 @@ export interface FileCoverageData {
   executed: number[];
   /** Line → [branches, branches taken], when branch coverage was asked for. */
   branches?: Record<string, [number, number]>;
+  /** Line → [target line, taken] per branch (a negative target leaves the function), when coverage.py can tell. */
+  branchTargets?: Record<string, Array<[number, boolean]>>;
   /** Line → node ids of the tests that ran it, when per-test coverage was asked for. */
   tests?: Record<string, string[]>;
 }

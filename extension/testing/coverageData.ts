@@ -9,8 +9,23 @@ export interface LineDetail {
   /** 1-based. */
   line: number;
   executed: boolean;
-  /** coverage.py counts a line's branches and those taken; which ones is not known. */
+  /** coverage.py counts a line's branches and those taken. */
   branches?: { total: number; taken: number };
+  /** Where each branch goes and whether it was taken, when coverage.py can tell; in source order. */
+  targets?: BranchTarget[];
+}
+
+export interface BranchTarget {
+  /** 1-based line the branch jumps to; undefined when it leaves the function. */
+  to?: number;
+  taken: boolean;
+  /** What the Testing view shows on hover, in coverage.py's words. */
+  label: string;
+}
+
+export function branchTarget(from: number, to: number, taken: boolean): BranchTarget {
+  if (to < 0) return { taken, label: `line ${from} ${taken ? 'exited' : 'never exited'} the function` };
+  return { to, taken, label: `line ${from} ${taken ? 'jumped' : 'never jumped'} to line ${to}` };
 }
 
 export interface FileSummary {
@@ -41,7 +56,13 @@ export function lineDetails(data: FileCoverageData): LineDetail[] {
   const executed = new Set(data.executed);
   return [...data.statements].sort((a, b) => a - b).map((line) => {
     const b = data.branches?.[String(line)];
-    return { line, executed: executed.has(line), ...(b && b[0] > 0 ? { branches: { total: b[0], taken: Math.min(b[1], b[0]) } } : {}) };
+    const t = data.branchTargets?.[String(line)];
+    return {
+      line,
+      executed: executed.has(line),
+      ...(b && b[0] > 0 ? { branches: { total: b[0], taken: Math.min(b[1], b[0]) } } : {}),
+      ...(b && b[0] > 0 && t?.length ? { targets: t.map(([to, taken]) => branchTarget(line, to, taken)) } : {}),
+    };
   });
 }
 

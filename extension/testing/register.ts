@@ -462,7 +462,9 @@ export function register(context: vscode.ExtensionContext, clients: DaemonClient
     return lines.map((l) => {
       const at = new vscode.Position(l.line - 1, 0);
       const branches: vscode.BranchCoverage[] = [];
-      if (l.branches) {
+      if (l.targets) {
+        for (const t of l.targets) branches.push(new vscode.BranchCoverage(t.taken, t.to ? new vscode.Position(t.to - 1, 0) : at, t.label));
+      } else if (l.branches) {
         for (let i = 0; i < l.branches.total; i++) branches.push(new vscode.BranchCoverage(i < l.branches.taken, at));
       }
       return new vscode.StatementCoverage(l.executed, at, branches);

@@ -21,6 +21,17 @@ const branchy: FileCoverageData = {
 };
 
 describe('coverage conversion (Testing view)', () => {
+  it('names where each branch goes when coverage.py tells it, exits included', () => {
+    const data: FileCoverageData = { ...branchy, branchTargets: { '2': [[3, true], [4, false]], '6': [[7, true], [-1, true]] } };
+    const details = lineDetails(data);
+    assert.deepEqual(details[1].targets, [
+      { to: 3, taken: true, label: 'line 2 jumped to line 3' },
+      { to: 4, taken: false, label: 'line 2 never jumped to line 4' },
+    ]);
+    assert.deepEqual(details[4].targets?.map((t) => [t.to, t.label]), [[7, 'line 6 jumped to line 7'], [undefined, 'line 6 exited the function']]);
+    assert.equal(lineDetails(branchy)[1].targets, undefined, 'an older coverage.py: counts only');
+  });
+
   it('counts statements covered and total', () => {
     assert.deepEqual(summarize(logic).statements, { covered: 4, total: 4 });
     assert.deepEqual(summarize(branchy).statements, { covered: 4, total: 5 });

@@ -59,8 +59,30 @@ class CoverageCollector:
             entry = {"file": os.path.abspath(path), "statements": statements, "executed": executed}
             if data.has_arcs():
                 entry["branches"] = {str(line): list(counts) for line, counts in analysis.branch_stats().items()}
+                targets = branch_targets(analysis)
+                if targets is not None:
+                    entry["branchTargets"] = targets
             if self.per_test:
                 contexts = data.contexts_by_lineno(path)
                 entry["tests"] = {str(line): [c for c in names if c] for line, names in contexts.items() if any(names)}
             out.append(entry)
         return out
+
+
+def branch_targets(analysis) -> dict | None:
+    """Line -> [[target line, taken], ...]: which way each branch goes, not only how many were taken.
+
+    A negative target is coverage.py's exit from the code object (a return or the end of a function).
+    None when this coverage.py cannot say (executed_branch_arcs came with coverage 6).
+    """
+    executed = getattr(analysis, "executed_branch_arcs", None)
+    if executed is None:
+        return None
+    taken = executed()
+    missed = analysis.missing_branch_arcs()
+    out = {}
+    for line in set(taken) | set(missed):
+        arcs = [[to, True] for to in taken.get(line, ())] + [[to, False] for to in missed.get(line, ())]
+        # Source order, exits last: the order a reader meets the branches in.
+        out[str(line)] = sorted(arcs, key=lambda a: (a[0] < 0, abs(a[0])))
+    return out

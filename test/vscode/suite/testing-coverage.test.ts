@@ -78,6 +78,9 @@ describe('Testing view: coverage and terminal runs', function () {
       const details = await testing.coverageProfile.loadDetailedCoverage!(undefined as unknown as vscode.TestRun, main, source.token);
       const ifLine = (details as vscode.StatementCoverage[]).find((d) => (d.location as vscode.Position).line === 44);
       assert.deepEqual(ifLine?.branches.map((b) => !!b.executed), [true, false], '`if note is None:` has one branch taken, one not');
+      // Which way each went: into the raise (taken by a 404) and past it to the return (not taken).
+      assert.deepEqual(ifLine?.branches.map((b) => [b.label, (b.location as vscode.Position).line]),
+        [['line 45 jumped to line 46', 45], ['line 45 never jumped to line 47', 46]]);
     } finally {
       await settings.update('coverageBranches', undefined, vscode.ConfigurationTarget.Workspace);
     }
