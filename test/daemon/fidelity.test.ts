@@ -24,6 +24,12 @@ const FILES = {
   'tests/test_legacy.py': 'from app.legacy import VALUE\n\n\ndef test_value():\n    assert VALUE == 1\n',
   // Where a run finds itself.
   'tests/test_where.py': 'import json, os, sys, warnings\n\n\ndef test_where():\n    with open(os.environ["DUMP"], "w") as f:\n        json.dump({"path": sys.path, "argv": sys.argv, "cwd": os.getcwd(), "warnoptions": sys.warnoptions,\n                   "filters": [repr(x) for x in warnings.filters]}, f)\n',
+  // Imports a test makes while it runs: one that warns naming its importer (stacklevel=2), a
+  // missing one, and one through importlib. The traceback and the warning's location must be
+  // the cold run's, with no frame of the daemon's own in between.
+  'tests/stale_api.py': 'import warnings\n\nwarnings.warn("stale_api is deprecated", DeprecationWarning, stacklevel=2)\nVALUE = 1\n',
+  'tests/test_run_imports.py': 'import importlib\n\n\ndef test_warns_at_import():\n    from tests import stale_api\n    assert stale_api.VALUE == 1\n\n\n'
+    + 'def test_missing():\n    import not_installed_anywhere  # noqa: F401\n\n\ndef test_dynamic():\n    importlib.import_module("tests.not_there_either")\n',
   'tests/test_hash.py': 'import os\n\n\ndef test_hash():\n    assert hash("heavy") == int(os.environ["EXPECTED_HASH"])\n',
 };
 
@@ -117,6 +123,21 @@ describe('the daemon gives a cold run\'s results', function () {
     }
     assert.match(cold(['-q', 'tests/test_legacy.py']).summary, /1 passed, 1 warning/);
     assert.equal(cold(['-q', '-W', 'error::DeprecationWarning', 'tests/test_legacy.py']).code, 2);
+  });
+
+  it('prints what a cold run prints for imports made inside tests: tracebacks and warning locations', () => {
+    // Object addresses differ between any two runs, cold or not.
+    const text = (output: string) => maskDurations(output).replace(/ at 0x[0-9a-f]+/g, ' at 0x?').split('\n')
+      .filter((l) => !l.startsWith('heavy: started the test daemon')).join('\n');
+    for (const extra of [[], ['--tb=native'], ['-W', 'error::DeprecationWarning']]) {
+      const args = ['-p', 'no:cacheprovider', '-q', ...extra, 'tests/test_run_imports.py'];
+      const c = spawnSync(python(root), ['-m', 'pytest', ...args], { cwd: root, encoding: 'utf8', env: withEnv({}) });
+      const w = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/heavy.js'), 'test', ...args], { cwd: root, encoding: 'utf8', env: withEnv({}), timeout: 120000 });
+      assert.equal(w.status, c.status, extra.join(' '));
+      assert.equal(text(w.stdout + w.stderr), text(c.stdout + c.stderr), extra.join(' '));
+    }
+    const plain = spawnSync(python(root), ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', 'tests/test_run_imports.py'], { cwd: root, encoding: 'utf8', env: withEnv({}) });
+    assert.match(plain.stdout, /tests\/test_run_imports\.py:5: DeprecationWarning: stale_api is deprecated/, 'the warning names the importing line');
   });
 
   it('gives a run the sys.path, sys.argv, folder and warning filters of python -m pytest, from the root and from a subfolder', () => {

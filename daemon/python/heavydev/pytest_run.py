@@ -90,6 +90,30 @@ class Reporter:
             self.emit({"t": "imports", "imports": self.imports.files()})
 
 
+# The wrappers sit between a test and the import it makes, so they must leave no trace a cold
+# run would not have. Their frames carry __tracebackhide__ (pytest leaves them out of failure
+# tracebacks), and their file name holds "importlib" and "_bootstrap", which is how the warnings
+# machinery recognises import-system frames: warn(..., stacklevel=2) at a module's top level then
+# still names the line that imported it, not this file.
+_WRAPPER_FILENAME = "<heavy: importlib._bootstrap import log>"
+_IMPORT_WRAPPERS = """
+def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+    __tracebackhide__ = True
+    module = original_import(name, globals, locals, fromlist, level)
+    if log.current is not None:
+        log.note(getattr(module, "__name__", name) if level else name, fromlist)
+    return module
+
+
+def import_module(name, package=None):
+    __tracebackhide__ = True
+    module = original_import_module(name, package)
+    if log.current is not None:
+        log.note(module.__name__, ())
+    return module
+"""
+
+
 class ImportLog:
     """What each test file's collection and tests import, including imports made at run time.
 
@@ -101,29 +125,17 @@ class ImportLog:
 
     def __init__(self):
         import builtins
+        import functools
         import importlib
 
         self.current: str | None = None
         self.rootpath = project.ROOT
         self.names: dict[str, set[str]] = {}
-        original_import = builtins.__import__
-        original_import_module = importlib.import_module
-        log = self
-
-        def __import__(name, globals=None, locals=None, fromlist=(), level=0):
-            module = original_import(name, globals, locals, fromlist, level)
-            if log.current is not None:
-                log.note(getattr(module, "__name__", name) if level else name, fromlist)
-            return module
-
-        def import_module(name, package=None):
-            module = original_import_module(name, package)
-            if log.current is not None:
-                log.note(module.__name__, ())
-            return module
-
-        builtins.__import__ = __import__
-        importlib.import_module = import_module
+        self.originals = (builtins.__import__, importlib.import_module)
+        scope = {"original_import": builtins.__import__, "original_import_module": importlib.import_module, "log": self}
+        exec(compile(_IMPORT_WRAPPERS, _WRAPPER_FILENAME, "exec"), scope)
+        builtins.__import__ = functools.update_wrapper(scope["__import__"], builtins.__import__)
+        importlib.import_module = functools.update_wrapper(scope["import_module"], importlib.import_module)
 
     def note(self, name: str, fromlist) -> None:
         names = self.names.setdefault(self.current, set())
@@ -142,6 +154,13 @@ class ImportLog:
 
     def pytest_configure(self, config):
         self.rootpath = str(config.rootpath)
+        if config.getoption("tbstyle", "auto") == "native" or config.getoption("fulltrace", False):
+            # These print every frame, ours too: the run keeps the plain import functions and
+            # watch falls back to the static import graph for it.
+            import builtins
+            import importlib
+
+            builtins.__import__, importlib.import_module = self.originals
 
     def pytest_runtest_logstart(self, nodeid, location):
         # Called before the test's fixtures are set up; node ids start with the file, relative to the rootdir.
