@@ -115,11 +115,20 @@ describe('heavy serve without fork() (Windows): a plain restart per save', funct
 const SERVER_PY = [
   'import http.server',
   'import os',
+  'import signal',
   'import subprocess',
   'import sys',
+  'import time',
   '',
   'import value',
   '',
+  '# Takes a moment to stop, as a server finishing its requests does.',
+  'def stopping(*_):',
+  '    print("stopping", value.VALUE, flush=True)',
+  '    time.sleep(0.3)',
+  '    sys.exit(0)',
+  '',
+  'signal.signal(signal.SIGTERM, stopping)',
   'listen = next(a for a in sys.argv if a.startswith("--listen="))[len("--listen="):]',
   'host, port = listen.rsplit(":", 1)',
   'stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"',
@@ -149,7 +158,7 @@ function commandProject(serveTable: string): string {
   return root;
 }
 
-const COMMAND = 'command = ["${python}", "server.py", "--listen=${host}:${port}"]\nshutdown_timeout = 0.5\n';
+const COMMAND = 'command = ["${python}", "server.py", "--listen=${host}:${port}"]\nshutdown_timeout = 2\n';
 
 describe('heavy serve with [tool.heavy.serve] command: any other server, restarted per save', function () {
   this.timeout(120000);
@@ -194,6 +203,29 @@ describe('heavy serve with [tool.heavy.serve] command: any other server, restart
     assert.equal(count(server.output(), /^heavy serve: fork\(\)/m), 0);  // that notice is for platforms without fork
   });
 
+  it('a save made while the old version is stopping is part of the same restart', async () => {
+    const restarted = count(server.output(), /restarted in/);
+    fs.writeFileSync(path.join(root, 'value.py'), 'VALUE = "v4"\n');
+    await server.waitOutput(/stopping v3/);
+    fs.writeFileSync(path.join(root, 'other.py'), 'X = 1\n');
+    await server.waitOutput(/restarted in \d+ ms \(other\.py and 1 more\)/);
+    assert.equal((await get(server.port, '/')).body, 'v4');
+    // And no second restart for it: the next line is this save's.
+    fs.writeFileSync(path.join(root, 'marker.py'), 'X = 1\n');
+    await server.waitOutput(/restarted in \d+ ms \(marker\.py\)/);
+    assert.equal(count(server.output(), /restarted in/), restarted + 2, server.output());
+  });
+
+  it('a save while the new version is still starting (it hangs at import) starts it again', async () => {
+    const restarted = count(server.output(), /restarted in/);
+    fs.writeFileSync(path.join(root, 'value.py'), 'print("hanging at import", flush=True)\nimport time\ntime.sleep(600)\n');
+    await server.waitOutput(/hanging at import/);
+    fs.writeFileSync(path.join(root, 'value.py'), 'VALUE = "v5"\n');
+    await server.waitOutput(/restarted in \d+ ms \(value\.py\)/, count(server.output(), /restarted in \d+ ms \(value\.py\)/) + 1);
+    assert.equal((await get(server.port, '/')).body, 'v5');
+    assert.equal(count(server.output(), /restarted in/), restarted + 1, server.output());  // the hung start never said it served
+  });
+
   it('SIGHUP (the terminal closed) stops it with every process it started', async () => {
     await waitFor(() => helpers().length === 2, 10000, `helpers running: ${helpers().join('\n')}`);
     process.kill(server.child.pid!, 'SIGHUP');
@@ -221,15 +253,16 @@ describe('heavy serve fallbacks: stopping, the port, bad input', function () {
     const port = await freePort();
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    let server: Served | undefined;
     try {
-      const server = await serve(root, ['serve'], port);
+      server = await serve(root, ['serve'], port);
       const code = await server.exited;
       assert.notEqual(code, 0);
       assert.match(server.output(), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use by pid ${process.pid} \\(`));
       assert.doesNotMatch(server.output(), /serving|plain server on/);
-      await stop(server);
       assert.deepEqual(processesMentioning(root), []);
     } finally {
+      if (server) await stop(server);
       holder.close();
     }
   });
