@@ -238,6 +238,12 @@ class Restarter:
             pass
         if process.poll() is None:
             process.wait()
+        # SIGKILL is delivered asynchronously: until the group is gone, a child of one of its
+        # processes may not have been handed to us yet, and end_orphans would miss it.
+        deadline = time.monotonic() + 1.0
+        while group_alive(pgid) and time.monotonic() < deadline:
+            self.reap_orphans()
+            time.sleep(0.01)
         self.end_orphans()
 
     def reap_orphans(self) -> None:
@@ -344,7 +350,7 @@ class Restarter:
             self.wake_r, self.wake_w = os.pipe()
             os.set_blocking(self.wake_r, False)
             os.set_blocking(self.wake_w, False)
-            signal.set_wakeup_fd(self.wake_w)
+            signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)  # a full pipe already wakes select()
         for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGCHLD"):
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), self.on_signal)
