@@ -45,6 +45,10 @@ export function missingRequirement(req: Requirement, project: ProjectInfo): stri
     case 'app':
       return project.app ? undefined
         : 'no app object found: set app = "package.module:app" under [tool.heavy] in pyproject.toml';
+    case 'server':
+      // Any other server is served through its own command, restarted on each save.
+      return project.app || project.config.serve?.command ? undefined
+        : 'no app object found: set app = "package.module:app" under [tool.heavy] in pyproject.toml, or a server command = [...] under [tool.heavy.serve]';
     case 'pytest':
       return project.pytest ? undefined : 'no pytest configuration or tests folder found';
     case 'alembic':

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** What a profile needs from the project before it is offered. */
-export type Requirement = 'app' | 'pytest' | 'alembic' | 'database';
+/** What a profile needs from the project before it is offered ("server": an app object, or a `[tool.heavy.serve] command`). */
+export type Requirement = 'app' | 'server' | 'pytest' | 'alembic' | 'database';
 
 /** "asgi" covers FastAPI and Starlette (uvicorn); "any" is framework-independent. */
 export type Variant = 'asgi' | 'sanic' | 'flask' | 'any';
@@ -26,7 +26,7 @@ export interface ProfileTemplate {
   debug: { justMyCode: boolean; subProcess: boolean; console: 'integratedTerminal' | 'internalConsole' | 'externalTerminal' };
 }
 
-const REQUIREMENTS: Requirement[] = ['app', 'pytest', 'alembic', 'database'];
+const REQUIREMENTS: Requirement[] = ['app', 'server', 'pytest', 'alembic', 'database'];
 const VARIANTS: Variant[] = ['asgi', 'sanic', 'flask', 'any'];
 
 export function loadTemplates(dir: string): ProfileTemplate[] {

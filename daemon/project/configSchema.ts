@@ -24,7 +24,7 @@ export const heavyConfigSchema = {
         watch: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
         ignore: { type: 'array', items: { type: 'string', minLength: 1 } },
         shutdown_timeout: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
-        // Any other server, restarted on each save; "${host}", "${port}" and "${app}" are filled in.
+        // Any other server, restarted on each save; "${host}", "${port}", "${app}" and "${python}" are filled in (inside arguments too).
         command,
       },
     },

@@ -49,14 +49,18 @@ def main() -> int:
         "token": secrets.token_hex(8),
         "dotenv": dotenv,
     }
-    from heavydev.serve_restart import die_with_parent_process, plain_restart
+    from heavydev.serve_restart import die_with_parent_process, missing_server, plain_restart
 
     die_with_parent_process()
-    if settings["command"] or not hasattr(os, "fork"):
-        return plain_restart(settings)
-    if not settings["app"]:
+    if not settings["app"] and not settings["command"]:
         sys.stderr.write('heavy serve: no app object found: set app = "package.module:app" under [tool.heavy] in pyproject.toml\n')
         return 2
+    missing = missing_server(settings)
+    if missing:  # one line, before a child's traceback or a restart loop could say it less clearly
+        sys.stderr.write(f"heavy serve: {missing}\n")
+        return 2
+    if settings["command"] or not hasattr(os, "fork"):
+        return plain_restart(settings)
     from heavydev.serve import listen, serve
 
     sock = listen(args.host, args.port, args.listen_fd)

@@ -51,6 +51,17 @@ describe('profile resolution', () => {
     assert.match(r.unavailable.find((u) => u.profile === 'create-and-test-migrations')!.reason, /alembic\.ini/);
   });
 
+  it('offers the Hot Reload Server for a [tool.heavy.serve] command without an app object', () => {
+    const command = ['${python}', 'server.py', '--port', '${port}'];
+    const r = resolveProfiles(templates, project({ app: undefined, config: { serve: { command } } }), '/h');
+    const hot = r.profiles.find((p) => p.profile === 'hot-reload-server')!;
+    assert.ok(hot, JSON.stringify(r.unavailable));
+    assert.match(hot.args.join(' '), /"command":\["\$\{python\}","server\.py","--port","\$\{port\}"\]/);
+    assert.match(r.unavailable.find((u) => u.profile === 'run-server')!.reason, /\[tool\.heavy\]/);
+    const none = resolveProfiles(templates, project({ app: undefined }), '/h');
+    assert.match(none.unavailable.find((u) => u.profile === 'hot-reload-server')!.reason, /command = \[\.\.\.\] under \[tool\.heavy\.serve\]/);
+  });
+
   it('lets exported variables win over .env', () => {
     assert.deepEqual(envToApply({ A: '1', B: '2' }, { A: 'mine' }), { B: '2' });
   });
