@@ -5,6 +5,8 @@ imported in the parent could never be reloaded), freezes its heap, and owns the 
 socket. On each save it forks a child that imports the app and serves on the inherited
 socket; once that child has imported cleanly the old one stops accepting and gets
 `shutdown_timeout` to finish, then SIGKILL. A broken save leaves the old child serving.
+The fork starts on a save's first event, not after the burst settles (a later event of the
+same burst forks again), and what children import while serving is learned (serve_learn).
 Clients never see "connection refused": the socket stays open in the parent throughout.
 
 Started by heavy_serve.py (the `heavy serve` CLI, the Hot Reload Server profile under
@@ -23,6 +25,8 @@ import time
 
 from . import project
 from .serve_child import HEALTH_PATH, Channel, prepare_uvicorn, run_child
+from .serve_learn import Learner
+from .serve_trace import mark
 from .serve_watch import Rules, Watcher
 from .warm import become_subreaper, exact_bytecode_cache, freeze, import_clean, probe_imports, signal_group, site_dirs
 
@@ -128,6 +132,8 @@ class Child:
 
     def lines(self, timeout: float, wake_fd: int) -> list[str]:
         """Status lines that arrived within `timeout` ([] on timeout; ["eof"] when the child is gone)."""
+        if self.status_fd < 0:
+            return ["eof"]  # reaped already
         if b"\n" not in self.buffer:
             ready = select.select([self.status_fd, wake_fd], [], [], timeout)[0]
             if self.status_fd not in ready:
@@ -161,6 +167,7 @@ class Engine:
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         self.watcher: Watcher | None = None
+        self.learner = Learner()
 
     # -- warming
 
@@ -214,10 +221,12 @@ class Engine:
         os.close(go_r)
         return Child(pid, status_r, go_w)
 
-    def new_version(self, changed: list[str], saved_at: float | None) -> None:
-        """Forks the new version; it replaces the current child once it has imported and answers."""
+    def new_version(self, changed: list[str], saved_at: float | None, child: Child | None = None) -> None:
+        """Forks the new version (or takes `child`, forked already); it replaces the current child once it
+        has imported and answers."""
         started = time.time()
-        child = self.fork_child()
+        if child is None:
+            child = self.fork_child()
         line = self.wait_line(child, ("loaded", "failed"), 120.0)
         if line is None or not line.startswith("loaded"):
             self.abandon(child)
@@ -229,6 +238,9 @@ class Engine:
             else:
                 say(f"not serving yet: {what}; waiting for a fix")
             return
+        mark("loaded")
+        # The old version stops accepting while the new one starts: both at once, as the reload
+        # line below waits for the old one's "closed" anyway.
         old = self.current
         if old:
             self.retire(old)
@@ -244,11 +256,15 @@ class Engine:
                 say(f"the new version did not start ({line or 'it exited'}); waiting for the next save")
             return
         self.current = child
+        mark("started")
+        if old:
+            self.wait_closed(old)
         if self.settings["framework"] != "sanic":
             answered = None
             deadline = time.monotonic() + 10
             while answered != str(child.pid) and time.monotonic() < deadline and not self.stopping:
                 answered = health(self.settings["host"], self.settings["port"], self.settings["token"])
+        mark("answered")
         took = (time.time() - (saved_at if saved_at is not None else started)) * 1000
         if changed:
             shown = changed[0] if len(changed) == 1 else f"{changed[0]} and {len(changed) - 1} more"
@@ -271,18 +287,29 @@ class Engine:
                     return None
                 if line.startswith(wanted):
                     return line
+                self.heard(line)
             self.drain_wake()
             self.reap()
             self.kill_overdue()
         return None
 
     def retire(self, old: Child) -> None:
-        """The old child stops accepting now (it says "closed") and is killed after shutdown_timeout."""
+        """The old child stops accepting now (it says "closed" soon) and is killed after shutdown_timeout."""
         signal_group(old.pid, signal.SIGTERM)
         old.deadline = time.monotonic() + self.shutdown_timeout
         self.retiring.append(old)
-        if self.wait_line(old, ("closed",), self.shutdown_timeout) is None:
+
+    def wait_closed(self, old: Child) -> None:
+        """Until the old child has stopped accepting and closed its idle keep-alive connections."""
+        if old.exited:
+            return
+        left = max(0.0, (old.deadline or time.monotonic()) - time.monotonic())
+        if self.wait_line(old, ("closed",), left) is None:
             signal_group(old.pid, signal.SIGKILL)  # frozen (a breakpoint, a busy loop): it cannot take requests any more
+
+    def heard(self, line: str) -> None:
+        if line.startswith("imports "):
+            self.learner.hear(line)
 
     def abandon(self, child: Child) -> None:
         signal_group(child.pid, signal.SIGKILL)
@@ -351,23 +378,67 @@ class Engine:
             timeout = Watcher.POLL_SECONDS if self.watcher.fileno() is None else None
             if self.retiring:
                 timeout = 0.1
+            if self.learner.pending:
+                timeout = 0  # learn once nothing else is waiting
             ready = select.select(fds, [], [], timeout)[0]
             self.drain_wake()
             self.reap()
             self.kill_overdue()
             if self.current and self.current.status_fd in ready:
-                self.current.lines(0, self.wake_r)  # a late "closed" or noise; EOF shows up as its exit
+                for line in self.current.lines(0, self.wake_r):  # "imports ...", or noise; EOF shows up as its exit
+                    self.heard(line)
             if self.stopping:
                 break
-            if self.watcher.fileno() is None or self.watcher.fileno() in ready:
+            if self.watcher.fileno() is None:
                 batch = self.watcher.batch()
                 if batch:
                     self.on_changes(batch)
+            elif self.watcher.fileno() in ready:
+                mark("event")
+                self.on_changes(*self.settle())
+            elif self.learner.pending:
+                mark(f"learned-{self.learner.learn()}")  # idle: a save arriving meanwhile waits for this, once
         return self.stop()
 
-    def on_changes(self, batch: dict[str, str]) -> None:
+    QUIET = 0.03  # a burst of events (save-and-format, a checkout) has settled after this long without one
+    LONGEST = 1.0  # a burst lasting longer is taken as it is
+
+    def settle(self) -> tuple[dict[str, str], Child | None]:
+        """The burst of changes that just began, and a child forked for it already.
+
+        The child is forked on the first event that matters, so that it imports while the
+        burst settles; each later event that matters abandons it and forks again, so the child
+        that takes over is always one forked after the last change. It only takes over after
+        the burst has settled (new_version), so a burst still gives one reload.
+        """
+        batch: dict[str, str] = {}
+        child = None
+        started = time.monotonic()
+        quiet_until = started
+        while not self.stopping:
+            if self.watcher.take(batch):
+                if child:
+                    self.abandon(child)
+                    child = None
+                if set(batch.values()) == {"reload"}:  # a rebuild re-executes the parent: no child for it
+                    mark("fork")
+                    child = self.fork_child()
+                quiet_until = time.monotonic() + self.QUIET
+            now = time.monotonic()
+            if now >= quiet_until or now - started > self.LONGEST:
+                break
+            select.select([self.watcher.fileno(), self.wake_r], [], [], quiet_until - now)
+            self.drain_wake()
+        return batch, child
+
+    def on_changes(self, batch: dict[str, str], child: Child | None = None) -> None:
         kinds = set(batch.values())
         rel = sorted(os.path.relpath(p, project.ROOT) for p, k in batch.items() if k == "reload")
+        if child and (self.stopping or not rel or kinds & {"rebuild", "install"}):
+            self.abandon(child)
+            child = None
+        if self.stopping:
+            return
         if kinds & {"rebuild", "install"}:
             why = next(os.path.relpath(p, project.ROOT) for p, k in batch.items() if k != "reload")
             raise Rebuild(why)
@@ -380,7 +451,7 @@ class Engine:
         # From the save itself (the file's mtime), unless the stamp is not from now (cp -p, an untar).
         saved_at = max(saved) if saved and time.time() - max(saved) < 5 else None
         if rel:
-            self.new_version(rel, saved_at)
+            self.new_version(rel, saved_at, child)
 
     def stop(self) -> int:
         """Every child gets the shutdown timeout, then SIGKILL: nothing outlives the server."""

@@ -4,9 +4,11 @@ The parent talks to each child over two pipes. The child says, one line each:
   "loaded"           the app imported (and, for ASGI, its lifespan started): safe to retire the old child;
   "failed SUMMARY"   it did not (the traceback is already on stderr);
   "started"          it accepts connections on the shared socket;
-  "closed"           it stopped accepting, after SIGTERM (it finishes what it has, then exits).
-The parent writes one byte on the other pipe, "go", when the old child has stopped accepting,
-so that no request after the reload line can reach the old code.
+  "closed"           it stopped accepting, after SIGTERM (it finishes what it has, then exits);
+  "imports A B"      third-party modules it imported while serving (serve_learn: the parent imports them too).
+The parent writes one byte on the other pipe, "go", when it has told the old child to stop
+accepting; it prints the reload line once the old child said "closed" (its idle keep-alive
+connections closed too), so that no request after that line can reach the old code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sys
 import traceback
 
 from . import project
+from .serve_learn import Reporter
+from .serve_trace import mark
 
 # Answered by the child itself, never by the app: the parent's proof that this child (by
 # pid) is the one answering on the socket. A header token keeps it off every real request.
@@ -175,7 +179,7 @@ def prepare_uvicorn(settings: dict, app=None):
     return config
 
 
-def serve_asgi(app, settings: dict, channel: Channel) -> None:
+def serve_asgi(app, settings: dict, channel: Channel, reporter: Reporter) -> None:
     import uvicorn
 
     config = uvicorn_config(app, settings["fd"], settings["extra"], settings["shutdown_timeout"])
@@ -191,6 +195,7 @@ def serve_asgi(app, settings: dict, channel: Channel) -> None:
         async def startup(self, sockets=None):
             # The lifespan starts while the old child still serves; the socket is taken only on "go".
             await self.lifespan.startup()
+            mark("lifespan")
             if self.lifespan.should_exit:
                 channel.say("failed the app's lifespan startup failed")
                 os._exit(3)
@@ -207,7 +212,12 @@ def serve_asgi(app, settings: dict, channel: Channel) -> None:
 
             self.lifespan.startup = started_already
             await super().startup(sockets=sockets)
+            mark("listening")
             channel.say("started")
+
+        async def on_tick(self, counter: int) -> bool:
+            reporter.check()  # every 0.1 s: what the first requests imported reaches the parent soon
+            return await super().on_tick(counter)
 
         def handle_exit(self, sig, frame):
             # uvicorn notices should_exit only on its next 0.1 s tick: stop accepting and close
@@ -251,7 +261,7 @@ def health_wsgi(app, token: str):
     return wrapper
 
 
-def serve_wsgi(app, settings: dict, channel: Channel) -> None:
+def serve_wsgi(app, settings: dict, channel: Channel, reporter: Reporter) -> None:
     import threading
     import time
 
@@ -270,6 +280,7 @@ def serve_wsgi(app, settings: dict, channel: Channel) -> None:
         app = DebuggedApplication(app, evalex=True)
     server = make_server(settings["host"], settings["port"], health_wsgi(app, settings["token"]), threaded=True,
                          fd=settings["fd"], request_handler=Handler)
+    server.service_actions = reporter.check  # serve_forever calls it every poll_interval
 
     def stop(*_):
         def close():
@@ -319,20 +330,23 @@ def run_child(settings: dict, channel: Channel) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        mark("child")
+        reporter = Reporter(channel.say)  # the modules this version has from the warm parent
         try:
             settings["dotenv"].apply()  # the .env as it is now, for this version
             app = import_app(settings["app"])
+            mark("imported")
         except BaseException as exc:
             print_from_project(exc)
             channel.say("failed " + failure_summary(exc))
             os._exit(1)
         framework = settings["framework"]
         if framework == "flask":
-            serve_wsgi(app, settings, channel)
+            serve_wsgi(app, settings, channel, reporter)
         elif framework == "sanic":
             serve_sanic(app, settings, channel)
         else:
-            serve_asgi(app, settings, channel)
+            serve_asgi(app, settings, channel, reporter)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:

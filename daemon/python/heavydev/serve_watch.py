@@ -156,13 +156,16 @@ class Watcher:
                     continue
                 out.append((os.path.join(base, os.fsdecode(name)), mask))
 
-    def _classify(self, path: str, mask: int, batch: dict[str, str]) -> None:
+    def _classify(self, path: str, mask: int, batch: dict[str, str]) -> bool:
+        """Adds what `path` changing means to `batch`; whether it means anything (a file written again counts)."""
         if any(path.startswith(d + os.sep) for d in self.extra_dirs):
             if path.endswith(INSTALL_SUFFIXES):
                 batch[path] = "install"
-            return
+                return True
+            return False
         rel = self._rel(path)
         if mask & IN_ISDIR:
+            found = False
             if mask & (IN_CREATE | IN_MOVED_TO) and self.rules.walk_dir(rel):
                 self._add_tree(path)
                 # Files written before the watch existed (a package moved or checked out in).
@@ -172,12 +175,21 @@ class Watcher:
                         kind = self.rules.kind(self._rel(os.path.join(here, f)))
                         if kind:
                             batch[os.path.join(here, f)] = kind
-            return
+                            found = True
+            return found
         if mask & IN_CREATE:
-            return  # the write that follows ends with IN_CLOSE_WRITE
+            return False  # the write that follows ends with IN_CLOSE_WRITE
         kind = self.rules.kind(rel)
         if kind:
             batch[path] = kind
+        return bool(kind)
+
+    def take(self, batch: dict[str, str]) -> bool:
+        """Adds the changes that arrived so far to `batch`, without waiting: whether any matters."""
+        found = False
+        for path, mask in self._read_events():
+            found = self._classify(path, mask, batch) or found
+        return found
 
     def batch(self, quiet: float = 0.03, longest: float = 1.0) -> dict[str, str]:
         """The changes since the last call, once none has come for `quiet` seconds.
