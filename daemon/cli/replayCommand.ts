@@ -58,7 +58,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     const dir = path.resolve(args.values['--out']!);
     writeScript(dir, script);
     process.stdout.write(`Wrote ${path.join(dir, 'load.yml')} and ${PROCESSOR_FILE} beside it. Run it with:\n`
-      + `  ${env.length ? `${env.map((n) => `${n}=...`).join(' ')} ` : ''}artillery run ${shellQuote([path.relative(process.cwd(), path.join(dir, 'load.yml')) || 'load.yml'])}\n`
+      + `  ${env.length ? `${env.map((n) => `${n}=...`).join(' ')} ` : ''}artillery run ${shellQuote([shownPath(path.join(dir, 'load.yml'))])}\n`
       + (env.length ? `The script reads ${env.join(', ')} from the environment (${CONFIG_TABLE}); it holds no secret.\n` : ''));
     return 0;
   }
@@ -148,4 +148,10 @@ function writeScript(dir: string, script: Record<string, unknown>): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'load.yml'), JSON.stringify(script, null, 2) + '\n');
   fs.copyFileSync(path.join(packageRoot(), 'daemon', 'record', 'replayProcessor.cjs'), path.join(dir, PROCESSOR_FILE));
+}
+
+/** Relative to the current folder when the file is below it, else absolute. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

@@ -173,6 +173,8 @@ export interface SocketSpec {
   headers?: Record<string, string>;
   /** Seconds after the socket opened (already divided by --speed). */
   sends: ({ at: number } & ({ text: string } | { json: unknown } | { base64: string }))[];
+  /** Messages the recording received: the socket stays open until as many came back (at most 5 s more). */
+  receives: number;
   closeAt: number;
 }
 
@@ -190,7 +192,7 @@ function socketSpec(entry: HarEntry, speed: number, ctx: Context): SocketSpec {
     }
     return { at, text: m.data };
   });
-  // Let the last replies arrive before closing, as the recording did (at most 5 s after the last send).
+  // The recorded pause between the last send and the close (at most 5 s); the processor also waits for the replies.
   const lastSend = sends.at(-1)?.at ?? 0;
   const lastMessage = messages.length ? round(messages.at(-1)!.time - opened) : 0;
   const protocols = (entry.request.headers ?? []).find((h) => h.name.toLowerCase() === 'sec-websocket-protocol')?.value
@@ -201,7 +203,8 @@ function socketSpec(entry: HarEntry, speed: number, ctx: Context): SocketSpec {
     ...(protocols?.length ? { protocols } : {}),
     ...(Object.keys(headers).length ? { headers } : {}),
     sends,
-    closeAt: lastSend + Math.min(5, Math.max(0, lastMessage - lastSend)),
+    receives: messages.length - sends.length,
+    closeAt: Math.round((lastSend + Math.min(5, Math.max(0, lastMessage - lastSend))) * 1000) / 1000,
   };
 }
 

@@ -128,8 +128,10 @@ export interface MissingCredential {
 /** One line: every placeholder without a value, where it is, and the key to set. */
 export function missingMessage(missing: MissingCredential[]): string {
   const parts = missing.map((m) => {
-    const key = m.kind === 'header' ? `headers.${keyName(m.name)}` : `fields.${keyName(m.name)}`;
-    const what = m.kind === 'header' ? `the ${m.name} header` : `the "${m.name}" field`;
+    // Recorders lower-case header names (Node does); the key reads better as the header is usually written.
+    const name = m.kind === 'header' ? m.name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase()) : m.name;
+    const key = m.kind === 'header' ? `headers.${keyName(name)}` : `fields.${keyName(name)}`;
+    const what = m.kind === 'header' ? `the ${name} header` : `the "${name}" field`;
     const hint = m.kind === 'header' && /^authorization$/i.test(m.name) ? ' (e.g. "Bearer ${API_TOKEN}") or a login with capture' : ' (e.g. "${API_SECRET}")';
     return `${what} (${m.where}${m.count > 1 ? ` and ${m.count - 1} more` : ''}): set ${key}${hint}`;
   });

@@ -71,8 +71,10 @@ function loadWs() {
 
 /**
  * Opens the pass's next recorded WebSocket where the recording opened it, among the HTTP
- * steps, and plays its sends with the recorded pauses while the flow goes on (as the browser
- * did); heavyWaitSockets at the end of the pass waits for it to finish.
+ * steps. The flow goes on once the handshake is answered (so the requests recorded after the
+ * socket opened reach the app after it, in recorded order), while the socket plays its sends
+ * with the recorded pauses beside them, as the browser did; heavyWaitSockets at the end of
+ * the pass waits for it to finish.
  */
 function heavySocket(context, events, done) {
   const plan = context.scenario.heavy;
@@ -85,6 +87,12 @@ function heavySocket(context, events, done) {
     const cookies = context._jar && context._jar.getCookieStringSync(target + spec.path);
     if (cookies) headers.cookie = cookies;
   } catch { /* no jar yet: no cookies */ }
+  let answered = false;
+  const handshakeDone = () => {
+    if (answered) return;
+    answered = true;
+    done();
+  };
   const finished = new Promise((resolveFinished) => {
     let ws;
     try {
@@ -92,14 +100,17 @@ function heavySocket(context, events, done) {
       ws = new WebSocket(url, spec.protocols || [], { headers });
     } catch (err) {
       events.emit('error', `websocket: ${err.message}`);
+      handshakeDone();
       return resolveFinished();
     }
     const timers = [];
     const finish = () => {
       timers.forEach(clearTimeout);
+      handshakeDone();
       resolveFinished();
     };
     ws.on('open', () => {
+      handshakeDone();
       events.emit('counter', 'websocket.connections', 1);
       for (const m of spec.sends) {
         timers.push(setTimeout(() => {
@@ -110,9 +121,25 @@ function heavySocket(context, events, done) {
           events.emit('counter', 'websocket.messages_sent', 1);
         }, m.at * 1000));
       }
-      timers.push(setTimeout(() => ws.close(1000), spec.closeAt * 1000));
+      // Close as the recording did: after its pause following the last send, and once as many
+      // messages have come back as it received (a server under load answers later; closing
+      // first would cut off what it still had to read), but no more than 5 s late.
+      timers.push(setTimeout(() => {
+        tailOver = true;
+        closeIfDone();
+      }, spec.closeAt * 1000));
+      timers.push(setTimeout(() => ws.close(1000), (spec.closeAt + 5) * 1000));
     });
-    ws.on('message', () => events.emit('counter', 'websocket.messages_received', 1));
+    let tailOver = false;
+    let received = 0;
+    const closeIfDone = () => {
+      if (tailOver && received >= (spec.receives || 0) && ws.readyState === 1) ws.close(1000);
+    };
+    ws.on('message', () => {
+      received++;
+      events.emit('counter', 'websocket.messages_received', 1);
+      closeIfDone();
+    });
     ws.on('unexpected-response', (req, res) => {
       events.emit('error', `websocket handshake ${res.statusCode}`);
       req.destroy();
@@ -125,7 +152,6 @@ function heavySocket(context, events, done) {
     ws.on('close', finish);
   });
   context.heavySockets.push(finished);
-  return done();
 }
 
 function heavyWaitSockets(context, events, done) {
