@@ -51,6 +51,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
   // Built once up front: a placeholder with no value is one line now, not a 401 per request later.
   const check = buildReplay(sessions, { ...plan, target: target ?? 'http://127.0.0.1', credentials });
   if (check.missing.length) throw new InputError(missingMessage(check.missing));
+  if (check.unsetCookies.length) {
+    const names = [...new Set(check.unsetCookies.map((c) => c.name))];
+    process.stderr.write(`heavy: warning: the recording sends cookie${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')} (first ${check.unsetCookies[0].where}) that no recorded response set, so replay cannot send ${names.length > 1 ? 'them' : 'it'}; if the app needs ${names.length > 1 ? 'them' : 'it'}, add a login in [tool.heavy.record.credentials.login]\n`);
+  }
 
   if (exportFormat) {
     const port = config.serve?.port ?? 8000;

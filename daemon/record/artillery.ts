@@ -235,8 +235,30 @@ function sessionPass(session: Session, plan: ReplayPlan, ctx: Context, sockets: 
   return plan.duration > 0 ? [{ loop: flow, whileTrue: 'heavyAgain', loopValue: 'heavyPassNumber' }] : flow;
 }
 
+/**
+ * Cookies a session sent before any recorded response set them (the recording began after
+ * the login, or a script set them in the browser): replay cannot send those, since each user's
+ * jar only holds what the app sets. One per name, with the first request that sent it.
+ */
+export function unsetCookies(session: Session): { name: string; where: string }[] {
+  const set = new Set<string>();
+  const found = new Map<string, string>();
+  session.entries.forEach((entry, i) => {
+    const header = (entry.request.headers ?? []).filter((h) => h.name.toLowerCase() === 'cookie').map((h) => h.value).join(';');
+    const sent = entry.request.cookies?.length ? entry.request.cookies.map((c) => c.name) : header.split(';').map((p) => p.split('=')[0].trim()).filter(Boolean);
+    for (const name of sent) {
+      if (!set.has(name) && !found.has(name)) found.set(name, `${routeTemplate(entry.request.method, entry.request.url)}, request ${i + 1} of session ${session.id}`);
+    }
+    for (const c of entry.response?.cookies ?? []) set.add(c.name);
+    for (const h of entry.response?.headers ?? []) if (h.name.toLowerCase() === 'set-cookie') set.add(h.value.split(';')[0].split('=')[0].trim());
+  });
+  return [...found].map(([name, where]) => ({ name, where }));
+}
+
 export interface Replay {
   script: Record<string, unknown>;
+  /** Cookies the recording sent that no recorded response (and no configured login) sets: a warning, not an error. */
+  unsetCookies: { name: string; where: string }[];
   /** Placeholders with no configured value: replay refuses to start while there are any. */
   missing: MissingCredential[];
   /** Environment variables the script reads ({{ $processEnvironment.NAME }}). */
@@ -270,7 +292,9 @@ export function buildReplay(sessions: Session[], plan: ReplayPlan): Replay {
     },
     scenarios: [{ name: 'replay', heavy: { sessions: data, duration: plan.duration }, flow }],
   };
-  return { script, missing: ctx.missing.list(), env: [...creds.used] };
+  // With a login, the session cookie comes from it; which cookies it sets is only known at run time.
+  const unset = login ? [] : sessions.flatMap(unsetCookies);
+  return { script, unsetCookies: unset, missing: ctx.missing.list(), env: [...creds.used] };
 }
 
 export function artilleryScript(sessions: Session[], plan: ReplayPlan): Record<string, unknown> {

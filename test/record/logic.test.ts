@@ -200,6 +200,20 @@ describe('recorder logic', () => {
       assert.deepEqual(flow[5].get.headers, { authorization: 'Bearer {{ heavyLoginToken }}', 'x-api-key': 'literal-key' });
     });
 
+    it('cookies sent before any recorded response set them are reported (unless a login provides the session)', () => {
+      const withCookie = (e: HarEntry, cookie: string, setCookie?: string): HarEntry => ({
+        ...e,
+        request: { ...e.request, headers: [{ name: 'cookie', value: cookie }] },
+        response: { ...e.response, headers: setCookie ? [{ name: 'set-cookie', value: setCookie }] : [] },
+      });
+      const har = buildHar([
+        withCookie(entry('GET', 'http://h/a', 0, { _session: '1' }), `sid=${REDACTED}`, `csrf=${REDACTED}; Path=/`),
+        withCookie(entry('GET', 'http://h/b', 100, { _session: '1' }), `sid=${REDACTED}; csrf=${REDACTED}`),
+      ], 't');
+      assert.deepEqual(buildReplay(sessionsOf([har]), plan).unsetCookies, [{ name: 'sid', where: 'GET /a, request 1 of session 1' }]);
+      assert.deepEqual(buildReplay(sessionsOf([har]), { ...plan, credentials: { login: { path: '/login' } } }).unsetCookies, []);
+    });
+
     it('malformed references and contradictions are one line naming the key', () => {
       assert.equal(credentialsProblem({ headers: { Authorization: 'Bearer ${API_TOKEN}' } }), undefined);
       assert.match(credentialsProblem({ headers: { Authorization: 'Bearer ${1X}' } })!, /"tool\.heavy\.record\.credentials\.headers\.Authorization": "\$\{1X\}" is not an environment variable name/);
