@@ -63,7 +63,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     writeScript(dir, script);
     process.stdout.write(`Wrote ${path.join(dir, 'load.yml')} and ${PROCESSOR_FILE} beside it. Run it with:\n`
       + `  ${env.length ? `${env.map((n) => `${n}=...`).join(' ')} ` : ''}artillery run ${shellQuote([shownPath(path.join(dir, 'load.yml'))])}\n`
-      + (env.length ? `The script reads ${env.join(', ')} from the environment (${CONFIG_TABLE}); it holds no secret.\n` : ''));
+      + (env.length ? `The script reads ${env.join(', ')} from the environment (${CONFIG_TABLE}); their values are not in it.\n` : ''));
     return 0;
   }
   const unset = missingEnv(check.env, process.env);
