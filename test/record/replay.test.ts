@@ -208,6 +208,13 @@ describe('heavy replay', function () {
     }
   });
 
+  it('--help says what --users and --duration do', () => {
+    const r = heavySync(['replay', '--help'], root);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--users N +every recorded session is played by N virtual users/);
+    assert.match(r.stdout, /--duration S +each user plays its session again and again: a pass starts while less\s+than S seconds have passed/);
+  });
+
   describe('bad input: one line, exit 2', () => {
     const oneLine = (args: string[], pattern: RegExp, extraEnv: NodeJS.ProcessEnv = env) => {
       const r = heavySync(['replay', ...args, '--root', root], root, extraEnv);
