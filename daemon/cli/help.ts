@@ -49,9 +49,34 @@ export const RECORD_HELP = `heavy record [--root DIR] [--port N] [--out FILE] [-
     [tool.heavy.serve] port or 8000, on 127.0.0.1). Ctrl+C writes a redacted HAR to
     .heavy/recordings/<date>-<branch>.har (or --out).
 heavy replay FILE... [--root DIR] [--target URL] [--users N] [--ramp S] [--duration S]
-             [--speed X] [--max-error-rate PCT] [--json] [--html FILE] [--export artillery]
+             [--speed X] [--max-error-rate PCT] [--json] [--html FILE] [--export artillery --out DIR]
     Replay recordings (ours or a browser's HAR export) as a load test on Artillery;
     without --target the app is started on a free port and stopped afterwards.`;
+
+export const REPLAY_HELP = `heavy replay FILE... [options]
+    Replays recordings (ours or a browser's HAR export) as a load test on Artillery. Each
+    recorded session is played in recorded order: its HTTP requests and WebSocket exchanges,
+    with the recorded pauses divided by --speed.
+  --users N          every recorded session is played by N virtual users (default 1: the
+                     recording once, the same requests in the same order), each with its
+                     own cookie jar; N x sessions virtual users in all
+  --ramp S           the users arrive evenly over S seconds (default 0: at once)
+  --duration S       each user plays its session again and again: a pass starts while less
+                     than S seconds have passed since the user's first pass began, and the
+                     pass under way when S runs out is played to its end (default 0: once)
+  --speed X          pauses are the recorded ones divided by X (default 1)
+  --target URL       load this server (default: start the app on a free port, stop it after)
+  --max-error-rate P exit 1 when over P% of requests fail (transport errors and 5xx; default 1)
+  --json             the summary as JSON on stdout
+  --html FILE        a self-contained report with charts
+  --export artillery --out DIR
+                     write DIR/load.yml and DIR/heavy-replay.cjs (its processor) instead of
+                     running: artillery run DIR/load.yml, or run-fargate, run-lambda, run-aci
+  --root DIR         the project (default: found from the current folder)
+    Redacted credentials are replayed from [tool.heavy.record.credentials] in pyproject.toml:
+    headers.NAME and fields.NAME values, "\${ENV_VAR}" read from the environment when the
+    load runs, and a login each user sends first. A placeholder with no value stops replay
+    before any load, naming the key to set.`;
 
 export const HELP = `heavy: the Heavy Dev command line
 

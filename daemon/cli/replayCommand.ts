@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { answers, startAppServer, type AppServer } from '../record/appServer';
-import { artilleryScript, sessionsOf, type ReplayPlan } from '../record/artillery';
+import { packageRoot } from '../assets';
+import { buildReplay, PROCESSOR_FILE, sessionsOf, type ReplayPlan } from '../record/artillery';
+import { CONFIG_TABLE, missingEnv, missingMessage } from '../record/credentials';
 import { findArtillery, INSTALL_HINT } from '../record/engine';
 import { readHar } from '../record/harInput';
 import { formatSummary, summarize, type ArtilleryReport } from '../record/report';
@@ -11,16 +13,24 @@ import { replayHtml } from '../record/reportHtml';
 import { readPyProject } from '../project/config';
 import { shellQuote } from '../profiles/resolve';
 import { InputError, parseArgs, rootOf, UsageError } from './args';
+import { REPLAY_HELP } from './help';
 
 export async function replayCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(REPLAY_HELP + '\n');
+    return 0;
+  }
   const args = parseArgs(argv, {
-    values: ['--root', '--target', '--users', '--ramp', '--duration', '--speed', '--html', '--export', '--max-error-rate'],
+    values: ['--root', '--target', '--users', '--ramp', '--duration', '--speed', '--html', '--export', '--out', '--max-error-rate'],
     flags: ['--json'],
   });
   const files = args.positional;
   if (!files.length) throw new UsageError('name the recording(s) to replay, e.g. heavy replay .heavy/recordings/my.har');
   const exportFormat = args.values['--export'];
   if (exportFormat !== undefined && exportFormat !== 'artillery') throw new UsageError('--export takes "artillery"');
+  // The script needs its processor beside it, so an export is a folder, not one file on stdout.
+  if (exportFormat && !args.values['--out']) throw new UsageError('--export artillery writes a folder (load.yml and its processor): add --out DIR');
+  if (!exportFormat && args.values['--out']) throw new UsageError('--out goes with --export artillery');
   const plan = {
     users: numberOption(args.values, '--users', 1, { integer: true, min: 1 }),
     ramp: numberOption(args.values, '--ramp', 0, { min: 0 }),
@@ -36,13 +46,29 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const hars = files.map((f) => readHar(path.resolve(f)));
   const sessions = sessionsOf(hars);
   if (!sessions.length) throw new InputError(`${files.join(', ')}: nothing to replay (no requests recorded)`);
+  const config = readPyProject(root).heavy;
+  const credentials = config.record?.credentials;
+  // Built once up front: a placeholder with no value is one line now, not a 401 per request later.
+  const check = buildReplay(sessions, { ...plan, target: target ?? 'http://127.0.0.1', credentials });
+  if (check.missing.length) throw new InputError(missingMessage(check.missing));
+  if (check.unsetCookies.length) {
+    const names = [...new Set(check.unsetCookies.map((c) => c.name))];
+    process.stderr.write(`heavy: warning: the recording sends cookie${names.length > 1 ? 's' : ''} ${names.map((n) => `"${n}"`).join(', ')} (first ${check.unsetCookies[0].where}) that no recorded response set, so replay cannot send ${names.length > 1 ? 'them' : 'it'}; if the app needs ${names.length > 1 ? 'them' : 'it'}, add a login in [tool.heavy.record.credentials.login]\n`);
+  }
 
   if (exportFormat) {
-    const port = readPyProject(root).heavy.serve?.port ?? 8000;
-    const script = artilleryScript(sessions, { ...plan, target: target ?? `http://127.0.0.1:${port}` });
-    // JSON is YAML too: `artillery run load.yml` reads it as it is.
-    process.stdout.write(JSON.stringify(script, null, 2) + '\n');
+    const port = config.serve?.port ?? 8000;
+    const { script, env } = buildReplay(sessions, { ...plan, target: target ?? `http://127.0.0.1:${port}`, credentials });
+    const dir = path.resolve(args.values['--out']!);
+    writeScript(dir, script);
+    process.stdout.write(`Wrote ${path.join(dir, 'load.yml')} and ${PROCESSOR_FILE} beside it. Run it with:\n`
+      + `  ${env.length ? `${env.map((n) => `${n}=...`).join(' ')} ` : ''}artillery run ${shellQuote([shownPath(path.join(dir, 'load.yml'))])}\n`
+      + (env.length ? `The script reads ${env.join(', ')} from the environment (${CONFIG_TABLE}); their values are not in it.\n` : ''));
     return 0;
+  }
+  const unset = missingEnv(check.env, process.env);
+  if (unset.length) {
+    throw new InputError(`${unset.map((n) => `\${${n}}`).join(', ')} ${unset.length > 1 ? 'are' : 'is'} not set: ${CONFIG_TABLE} in pyproject.toml reads ${unset.length > 1 ? 'them' : 'it'} from the environment; set ${unset.length > 1 ? 'them' : 'it'} before heavy replay`);
   }
 
   const artillery = findArtillery(root);
@@ -65,10 +91,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-'));
-  const scriptFile = path.join(work, 'load.json');
+  const scriptFile = path.join(work, 'load.yml');
   const reportFile = path.join(work, 'report.json');
-  const fullPlan: ReplayPlan = { ...plan, target };
-  fs.writeFileSync(scriptFile, JSON.stringify(artilleryScript(sessions, fullPlan), null, 2));
+  const fullPlan: ReplayPlan = { ...plan, target, credentials };
+  writeScript(work, buildReplay(sessions, fullPlan).script);
   const json = args.flags.has('--json');
   process.stderr.write(`heavy: replaying ${sessions.length} session(s) from ${files.length} file(s) with ${plan.users} user(s) against ${target} on Artillery\n`);
   let code: number;
@@ -102,7 +128,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (json) process.stdout.write(JSON.stringify({ target, users: plan.users, sessions: sessions.length, ...summary }, null, 2) + '\n');
   else {
     process.stdout.write(formatSummary(summary) + '\n');
-    process.stdout.write(`\nAt scale, the same script runs on Artillery's cloud runners:\n  heavy replay ${shellQuote(files)} --target https://staging.example --export artillery > load.yml\n  artillery run-fargate load.yml   (or run-lambda, run-aci)\n`);
+    process.stdout.write(`\nAt scale, the same script runs on Artillery's cloud runners:\n  heavy replay ${shellQuote(files)} --target https://staging.example --export artillery --out load\n  artillery run-fargate load/load.yml   (or run-lambda, run-aci)\n`);
   }
   if (summary.errorRate > maxErrorRate) {
     process.stderr.write(`heavy: error rate ${(summary.errorRate * 100).toFixed(2)}% is over --max-error-rate ${(maxErrorRate * 100).toFixed(2)}%\n`);
@@ -119,4 +145,17 @@ function numberOption(values: Record<string, string>, name: string, fallback: nu
     throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${rule.min}, not "${text}"`);
   }
   return n;
+}
+
+/** load.yml (JSON, which is YAML: `artillery run` reads it as it is) and the processor it names. */
+function writeScript(dir: string, script: Record<string, unknown>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'load.yml'), JSON.stringify(script, null, 2) + '\n');
+  fs.copyFileSync(path.join(packageRoot(), 'daemon', 'record', 'replayProcessor.cjs'), path.join(dir, PROCESSOR_FILE));
+}
+
+/** Relative to the current folder when the file is below it, else absolute. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }

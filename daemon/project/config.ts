@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { credentialsProblem, type CredentialsConfig } from '../record/credentials';
 import { heavyConfigSchema } from './configSchema';
 
 export interface HeavyConfig {
@@ -28,7 +29,7 @@ export interface HeavyConfig {
     migrations?: { scratch_url?: string; also_test?: string[] };
   };
   /** The traffic recorder (heavy record): extra headers and JSON fields to redact, body cap in bytes, output folder. */
-  record?: { redact_headers?: string[]; redact_fields?: string[]; max_body?: number; dir?: string };
+  record?: { redact_headers?: string[]; redact_fields?: string[]; max_body?: number; dir?: string; credentials?: CredentialsConfig };
   time?: {
     enabled?: boolean;
     user?: string;
@@ -86,7 +87,11 @@ export function parsePyProject(text: string, file = 'pyproject.toml'): PyProject
     const messages = errors.map((e) => describe(e));
     throw new ConfigError(file, first ? keyOf(first) : 'tool.heavy', `${file}: ${messages.join('; ')}`);
   }
-  return { file, document, heavy: raw as HeavyConfig };
+  const heavy = raw as HeavyConfig;
+  // What a JSON schema cannot say about credentials (a malformed "${...}"), still one line.
+  const credentials = credentialsProblem(heavy.record?.credentials);
+  if (credentials) throw new ConfigError(file, 'tool.heavy.record.credentials', `${file}: ${credentials}`);
+  return { file, document, heavy };
 }
 
 // anyOf reports one error per branch plus its own; the branch errors are noise to a user.
@@ -113,9 +118,12 @@ function describe(e: ErrorObject): string {
     case 'enum':
       return `"${key}" must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
-      return key.endsWith('.user')
-        ? `"${key}" must be a plain name (letters, digits, ".", "_", "-"), usable as a file name`
-        : `"${key}" must look like "package.module:attribute"`;
+      if (key.endsWith('.user')) return `"${key}" must be a plain name (letters, digits, ".", "_", "-"), usable as a file name`;
+      if (key.endsWith('.login.path')) return `"${key}" must be a path starting with "/", e.g. "/login"`;
+      if (key.endsWith('.capture.json')) return `"${key}" must be a JSONPath into the login's response, e.g. "$.token"`;
+      return `"${key}" must look like "package.module:attribute"`;
+    case 'required':
+      return `"${key}.${String(e.params.missingProperty)}" is required`;
     case 'anyOf':
       return `"${key}" must be a string or a list of strings`;
     case 'minItems':

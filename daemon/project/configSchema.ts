@@ -4,6 +4,8 @@
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 const command = { type: 'array', items: { type: 'string' }, minItems: 1 } as const;
+// A TOML table of strings whose keys are the user's (header or field names).
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 export const heavyConfigSchema = {
   type: 'object',
@@ -66,6 +68,38 @@ export const heavyConfigSchema = {
         redact_fields: stringList,
         max_body: { type: 'integer', minimum: 0 },
         dir: { type: 'string', minLength: 1 },
+        // heavy replay: values for the placeholders of redacted credentials; "${NAME}" in a value
+        // is read from the environment when the load runs (daemon/record/credentials.ts).
+        credentials: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            headers: stringMap,
+            fields: stringMap,
+            login: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['path'],
+              properties: {
+                method: { enum: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+                path: { type: 'string', pattern: '^/' },
+                json: { type: 'object' },
+                form: stringMap,
+                headers: stringMap,
+                capture: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['json', 'header'],
+                  properties: {
+                    json: { type: 'string', pattern: '^\\$' },
+                    header: { type: 'string', minLength: 1 },
+                    prefix: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     },
     time: {

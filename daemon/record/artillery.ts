@@ -1,8 +1,17 @@
-import type { Har, HarEntry, HarHeader } from './har';
+import { CredentialSource, type CredentialsConfig, type MissingCredential } from './credentials';
+import type { Har, HarEntry, HarHeader, HarWebSocketMessage } from './har';
 import { REDACTED } from './redact';
 
 // HAR → an Artillery script. Pure, so the mapping is unit tested; the same script runs with
-// `artillery run` here and `artillery run-fargate` (or run-lambda, run-aci) at scale.
+// `artillery run` here and `artillery run-fargate` (or run-lambda, run-aci) at scale, next to
+// its processor (replayProcessor.cjs, copied as PROCESSOR_FILE).
+//
+// Why one scenario and a processor: Artillery picks a scenario per virtual user at random by
+// weight, and runs one engine per scenario, so "one scenario per session, one per WebSocket"
+// replayed a session's sockets apart from its HTTP requests, and with --users 1 played one
+// randomly picked scenario of several. Here every virtual user runs the one scenario; its
+// first step (heavyStart) assigns it the next recorded session in turn, and the session's
+// WebSockets are opened by function steps among its HTTP requests, in recorded order.
 
 export interface ReplayPlan {
   /** http://host:port the load goes to. */
@@ -14,7 +23,12 @@ export interface ReplayPlan {
   duration: number;
   /** Think times are the recorded gaps divided by this. */
   speed: number;
+  /** [tool.heavy.record.credentials]: values for redacted headers and fields, a login. */
+  credentials?: CredentialsConfig;
 }
+
+/** The processor's file name, next to the script (config.processor is relative to the script). */
+export const PROCESSOR_FILE = 'heavy-replay.cjs';
 
 export interface Session {
   id: string;
@@ -47,23 +61,84 @@ export function routeTemplate(method: string, url: string): string {
   return `${method.toUpperCase()} ${parts.join('/') || '/'}`;
 }
 
-// Headers the engine sets itself, or that would lie on replay.
+// Headers the engine sets itself, or that would lie on replay. Cookies come from each user's
+// own jar (the app's Set-Cookie, the configured login), never from the recording.
 const SKIP_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'cookie', 'accept-encoding',
   'upgrade', 'te', 'proxy-connection', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-proto']);
 
-function replayHeaders(headers: HarHeader[]): Record<string, string> {
+/** Collects the placeholders with no configured value, by header or field name. */
+class Missing {
+  private readonly byName = new Map<string, MissingCredential>();
+  add(kind: 'header' | 'field', name: string, where: string): undefined {
+    const key = `${kind}:${name.toLowerCase()}`;
+    const known = this.byName.get(key);
+    if (known) known.count++;
+    else this.byName.set(key, { kind, name, where, count: 1 });
+    return undefined;
+  }
+  list(): MissingCredential[] {
+    return [...this.byName.values()];
+  }
+}
+
+interface Context { creds: CredentialSource; missing: Missing; where: string }
+
+function replayHeaders(headers: HarHeader[], ctx: Context, skip: (lower: string) => boolean = () => false): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { name, value } of headers) {
     const lower = name.toLowerCase();
-    // HTTP/2 pseudo-headers from browser exports, redacted credentials, WebSocket handshake.
-    if (lower.startsWith(':') || SKIP_HEADERS.has(lower) || lower.startsWith('sec-websocket') || value.includes(REDACTED)) continue;
-    out[lower] = value;
+    // HTTP/2 pseudo-headers from browser exports, the WebSocket handshake's own.
+    if (lower.startsWith(':') || SKIP_HEADERS.has(lower) || skip(lower)) continue;
+    // A configured value replaces the recorded one, redacted or not (a browser export keeps
+    // yesterday's token in clear); a placeholder without one is reported before any load.
+    const configured = ctx.creds.header(lower);
+    if (configured !== undefined) out[lower] = configured;
+    else if (value.includes(REDACTED)) ctx.missing.add('header', name, ctx.where);
+    else out[lower] = value;
   }
   return out;
 }
 
+/** A JSON value with its redacted fields replaced by their templates. */
+function fillJson(value: unknown, ctx: Context, key?: string): unknown {
+  if (typeof value === 'string' && value.includes(REDACTED) && key !== undefined) {
+    // A body field named like a redacted header (an echoed Authorization) takes the header's value.
+    return ctx.creds.field(key) ?? ctx.creds.header(key) ?? ctx.missing.add('field', key, ctx.where) ?? value;
+  }
+  if (Array.isArray(value)) return value.map((v) => fillJson(v, ctx, key));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillJson(v, ctx, k)]));
+  return value;
+}
+
+/** body, or json/form when redacted fields are filled (Artillery escapes and encodes those). */
+function requestBody(postData: { mimeType?: string; text: string }, ctx: Context): Record<string, unknown> {
+  const text = postData.text;
+  if (!text.includes(REDACTED)) return { body: text };
+  const mime = postData.mimeType ?? '';
+  if (/json/i.test(mime)) {
+    try {
+      return { json: fillJson(JSON.parse(text), ctx) };
+    } catch { /* a cut body: by pattern below */ }
+  }
+  if (/x-www-form-urlencoded/i.test(mime)) {
+    const params = new URLSearchParams(text);
+    const keys = [...params.keys()];
+    if (new Set(keys).size === keys.length) {
+      return { form: Object.fromEntries([...params.entries()].map(([k, v]) => [k, v.includes(REDACTED) ? (fillJson(v, ctx, k) as string) : v])) };
+    }
+  }
+  // A truncated JSON body or a form with repeated keys: the template goes in place, as text.
+  return {
+    body: text.replace(/"([^"\\]{1,100})"\s*:\s*"__heavy_redacted__"|([^&=]+)=__heavy_redacted__/g, (whole, jsonKey?: string, formKey?: string) => {
+      const key = jsonKey ?? decodeURIComponent(formKey!);
+      const value = fillJson(REDACTED, ctx, key) as string;
+      return value === REDACTED ? whole : jsonKey ? `"${jsonKey}":${JSON.stringify(value)}` : `${formKey}=${value}`;
+    }),
+  };
+}
+
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
-const isWebSocket = (e: HarEntry) => e._resourceType === 'websocket' || /^wss?:/.test(e.request.url) || e.response?.status === 101;
+export const isWebSocket = (e: HarEntry): boolean => e._resourceType === 'websocket' || /^wss?:/.test(e.request.url) || e.response?.status === 101;
 
 /** Artillery reads think times without a unit as whole seconds: fractions go in milliseconds. */
 export function thinkStep(seconds: number): { think: number | string } | undefined {
@@ -73,81 +148,155 @@ export function thinkStep(seconds: number): { think: number | string } | undefin
 }
 
 function pathOf(url: string): string {
-  const u = new URL(url);
+  const u = new URL(url.replace(/^ws/, 'http'));
   return u.pathname + u.search;
 }
 
-function httpStep(entry: HarEntry): Record<string, unknown> | undefined {
+function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | undefined {
   const method = entry.request.method.toLowerCase();
+  // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
+  if (!METHODS.has(method)) return undefined;
   const spec: Record<string, unknown> = {
     url: pathOf(entry.request.url),
     name: routeTemplate(entry.request.method, entry.request.url),
   };
-  const headers = replayHeaders(entry.request.headers ?? []);
+  const headers = replayHeaders(entry.request.headers ?? [], ctx);
   if (Object.keys(headers).length) spec.headers = headers;
-  const body = entry.request.postData?.text;
-  if (body) spec.body = body;
-  // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
-  return METHODS.has(method) ? { [method]: spec } : undefined;
+  if (entry.request.postData?.text) Object.assign(spec, requestBody(entry.request.postData, ctx));
+  return { [method]: spec };
 }
 
-function sessionLength(entries: HarEntry[]): number {
-  const first = Date.parse(entries[0].startedDateTime);
-  const last = Math.max(...entries.map((e) => Date.parse(e.startedDateTime) + Math.max(0, e.time || 0)));
-  return Math.max(0.001, (last - first) / 1000);
+/** What the processor needs to replay one recorded WebSocket (the scenario's "heavy" data). */
+export interface SocketSpec {
+  path: string;
+  protocols?: string[];
+  headers?: Record<string, string>;
+  /** Seconds after the socket opened (already divided by --speed). */
+  sends: ({ at: number } & ({ text: string } | { json: unknown } | { base64: string }))[];
+  /** Messages the recording received: the socket stays open until as many came back (at most 5 s more). */
+  receives: number;
+  closeAt: number;
 }
 
-export function artilleryScript(sessions: Session[], plan: ReplayPlan): Record<string, unknown> {
-  const scenarios: Record<string, unknown>[] = [];
-  const wsTarget = plan.target.replace(/^http/, 'ws');
-  for (const session of sessions) {
-    const http = session.entries.filter((e) => !isWebSocket(e));
-    const sockets = session.entries.filter(isWebSocket);
-    if (http.length) {
-      const flow: Record<string, unknown>[] = [];
-      let previousEnd: number | undefined;
-      for (const entry of http) {
-        const start = Date.parse(entry.startedDateTime);
-        if (previousEnd !== undefined) {
-          const think = thinkStep((start - previousEnd) / 1000 / plan.speed);
-          if (think) flow.push(think);
-        }
-        const step = httpStep(entry);
-        if (step) flow.push(step);
-        previousEnd = Math.max(previousEnd ?? 0, start + Math.max(0, entry.time || 0));
-      }
-      const loops = plan.duration > 0 ? Math.max(1, Math.floor(plan.duration / (sessionLength(http) / plan.speed))) : 1;
-      scenarios.push({ name: `session ${session.id}`, weight: 1, flow: loops > 1 ? [{ loop: flow, count: loops }] : flow });
+function socketSpec(entry: HarEntry, speed: number, ctx: Context): SocketSpec {
+  const opened = Date.parse(entry.startedDateTime) / 1000;
+  const messages: HarWebSocketMessage[] = entry._webSocketMessages ?? [];
+  const round = (s: number) => Math.max(0, Math.round((s / speed) * 1000) / 1000);
+  const sends = messages.filter((m) => m.type === 'send').map((m) => {
+    const at = round(m.time - opened);
+    if (m.opcode === 2) return { at, base64: m.data };
+    if (m.data.includes(REDACTED)) {
+      try {
+        return { at, json: fillJson(JSON.parse(m.data), ctx) };
+      } catch { /* not JSON: sent as recorded */ }
     }
-    sockets.forEach((entry, i) => {
-      // Artillery's engines are one per scenario: each recorded socket is its own scenario.
-      const flow: Record<string, unknown>[] = [{ connect: { target: wsTarget + pathOf(entry.request.url.replace(/^ws/, 'http')) } }];
-      let previous = Date.parse(entry.startedDateTime) / 1000;
-      const messages = entry._webSocketMessages ?? [];
-      for (const m of messages) {
-        const think = thinkStep((m.time - previous) / plan.speed);
-        if (m.type === 'send') {
-          if (think) flow.push(think);
-          flow.push({ send: m.opcode === 2 ? Buffer.from(m.data, 'base64').toString('latin1') : m.data });
-          previous = m.time;
-        }
-      }
-      // Let the last replies arrive before closing, as the recording did (at most 5 s).
-      const lastTime = messages.at(-1)?.time;
-      if (lastTime !== undefined) {
-        const tail = thinkStep(Math.min(5, (lastTime - previous) / plan.speed));
-        if (tail) flow.push(tail);
-      }
-      scenarios.push({ name: `session ${session.id} websocket ${i + 1}`, engine: 'ws', weight: 1, flow });
-    });
-  }
+    return { at, text: m.data };
+  });
+  // The recorded pause between the last send and the close (at most 5 s); the processor also waits for the replies.
+  const lastSend = sends.at(-1)?.at ?? 0;
+  const lastMessage = messages.length ? round(messages.at(-1)!.time - opened) : 0;
+  const protocols = (entry.request.headers ?? []).find((h) => h.name.toLowerCase() === 'sec-websocket-protocol')?.value
+    .split(',').map((p) => p.trim()).filter(Boolean);
+  const headers = replayHeaders(entry.request.headers ?? [], ctx, (lower) => lower.startsWith('sec-websocket'));
   return {
+    path: pathOf(entry.request.url),
+    ...(protocols?.length ? { protocols } : {}),
+    ...(Object.keys(headers).length ? { headers } : {}),
+    sends,
+    receives: messages.length - sends.length,
+    closeAt: Math.round((lastSend + Math.min(5, Math.max(0, lastMessage - lastSend))) * 1000) / 1000,
+  };
+}
+
+/** One pass over a session: its HTTP requests and WebSocket openings in recorded order, with the recorded pauses. */
+function sessionPass(session: Session, plan: ReplayPlan, ctx: Context, sockets: SocketSpec[]): Record<string, unknown>[] {
+  const flow: Record<string, unknown>[] = [{ function: 'heavyPass' }];
+  let previousEnd: number | undefined;
+  session.entries.forEach((entry, i) => {
+    const start = Date.parse(entry.startedDateTime);
+    if (previousEnd !== undefined) {
+      const think = thinkStep((start - previousEnd) / 1000 / plan.speed);
+      if (think) flow.push(think);
+    }
+    ctx.where = `${routeTemplate(entry.request.method, entry.request.url)}, request ${i + 1} of session ${session.id}`;
+    if (isWebSocket(entry)) {
+      sockets.push(socketSpec(entry, plan.speed, ctx));
+      flow.push({ function: 'heavySocket' });
+      // The socket lives on beside the requests that follow: the next pause counts from its opening.
+      previousEnd = Math.max(previousEnd ?? 0, start);
+      return;
+    }
+    const step = httpStep(entry, ctx);
+    if (step) flow.push(step);
+    previousEnd = Math.max(previousEnd ?? 0, start + Math.max(0, entry.time || 0));
+  });
+  if (sockets.length) flow.push({ function: 'heavyWaitSockets' });
+  // --duration: passes again while the user's time lasts (the first pass always runs).
+  return plan.duration > 0 ? [{ loop: flow, whileTrue: 'heavyAgain', loopValue: 'heavyPassNumber' }] : flow;
+}
+
+/**
+ * Cookies a session sent before any recorded response set them (the recording began after
+ * the login, or a script set them in the browser): replay cannot send those, since each user's
+ * jar only holds what the app sets. One per name, with the first request that sent it.
+ */
+export function unsetCookies(session: Session): { name: string; where: string }[] {
+  const set = new Set<string>();
+  const found = new Map<string, string>();
+  session.entries.forEach((entry, i) => {
+    const header = (entry.request.headers ?? []).filter((h) => h.name.toLowerCase() === 'cookie').map((h) => h.value).join(';');
+    const sent = entry.request.cookies?.length ? entry.request.cookies.map((c) => c.name) : header.split(';').map((p) => p.split('=')[0].trim()).filter(Boolean);
+    for (const name of sent) {
+      if (!set.has(name) && !found.has(name)) found.set(name, `${routeTemplate(entry.request.method, entry.request.url)}, request ${i + 1} of session ${session.id}`);
+    }
+    for (const c of entry.response?.cookies ?? []) set.add(c.name);
+    for (const h of entry.response?.headers ?? []) if (h.name.toLowerCase() === 'set-cookie') set.add(h.value.split(';')[0].split('=')[0].trim());
+  });
+  return [...found].map(([name, where]) => ({ name, where }));
+}
+
+export interface Replay {
+  script: Record<string, unknown>;
+  /** Cookies the recording sent that no recorded response (and no configured login) sets: a warning, not an error. */
+  unsetCookies: { name: string; where: string }[];
+  /** Placeholders with no configured value: replay refuses to start while there are any. */
+  missing: MissingCredential[];
+  /** Environment variables the script reads ({{ $processEnvironment.NAME }}). */
+  env: string[];
+}
+
+export function buildReplay(sessions: Session[], plan: ReplayPlan): Replay {
+  const creds = new CredentialSource(plan.credentials);
+  const ctx: Context = { creds, missing: new Missing(), where: '' };
+  const login = creds.loginStep();
+  const data: { id: string; sockets: SocketSpec[] }[] = [];
+  const passes = sessions.map((session) => {
+    const sockets: SocketSpec[] = [];
+    const pass = sessionPass(session, plan, ctx, sockets);
+    data.push({ id: session.id, sockets });
+    return pass;
+  });
+  const flow: Record<string, unknown>[] = [{ function: 'heavyStart' }, ...(login ? [login] : [])];
+  if (passes.length === 1) flow.push(...passes[0]);
+  // Each user plays the one session heavyStart gave it: the others' loops run over an empty list.
+  else passes.forEach((pass, k) => flow.push({ loop: pass, over: `heavyPlays[${k}]`, loopValue: 'heavySessionLoop', loopElement: 'heavySessionIndex' }));
+  const arrivals = plan.users * sessions.length;
+  const script = {
     config: {
       target: plan.target,
-      phases: [{ duration: Math.max(1, plan.ramp), arrivalCount: plan.users, name: `${plan.users} users` }],
+      processor: `./${PROCESSOR_FILE}`,
+      // users x sessions arrivals: every user plays every recorded session once (heavyStart deals them out).
+      phases: [{ duration: Math.max(1, plan.ramp), arrivalCount: arrivals, name: `${plan.users} users x ${sessions.length} sessions` }],
       plugins: { 'metrics-by-endpoint': { useOnlyRequestNames: true } },
       http: { timeout: 30 },
     },
-    scenarios,
+    scenarios: [{ name: 'replay', heavy: { sessions: data, duration: plan.duration }, flow }],
   };
+  // With a login, the session cookie comes from it; which cookies it sets is only known at run time.
+  const unset = login ? [] : sessions.flatMap(unsetCookies);
+  return { script, unsetCookies: unset, missing: ctx.missing.list(), env: [...creds.used] };
+}
+
+export function artilleryScript(sessions: Session[], plan: ReplayPlan): Record<string, unknown> {
+  return buildReplay(sessions, plan).script;
 }

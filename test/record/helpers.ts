@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { copyExample, HEAVY } from '../helpers/project';
 
 // Shared by the recorder's end-to-end tests: a copy of the example app with a few routes that
-// exercise the proxy (SSE, WebSocket, a login with a password, a large body, a hit counter).
+// exercise the proxy (SSE, WebSocket, a login with a password, a large body, a hit counter and
+// the order the app saw requests and WebSocket connections in).
 
 const LIVE_ROUTES = `
 import asyncio
@@ -14,17 +15,24 @@ from fastapi.responses import StreamingResponse
 from app.main import app
 
 HITS = {}
+LOG = []
 
 
 @app.middleware("http")
 async def count_hits(request, call_next):
     HITS[request.url.path] = HITS.get(request.url.path, 0) + 1
+    LOG.append(request.method + " " + request.url.path)
     return await call_next(request)
 
 
 @app.get("/hits")
 def hits() -> dict:
     return HITS
+
+
+@app.get("/log")
+def log() -> list:
+    return LOG
 
 
 @app.get("/echo-headers")
@@ -54,9 +62,13 @@ def big() -> dict:
 @app.websocket("/ws/echo")
 async def echo(ws: WebSocket):
     await ws.accept()
+    LOG.append("WS /ws/echo")
+    HITS["ws"] = HITS.get("ws", 0) + 1
     try:
         while True:
-            await ws.send_text("echo: " + await ws.receive_text())
+            text = await ws.receive_text()
+            HITS["ws messages"] = HITS.get("ws messages", 0) + 1
+            await ws.send_text("echo: " + text)
     except WebSocketDisconnect:
         pass
 `.replace('request: "Request"', 'request: Request').replace('from fastapi import WebSocket', 'from fastapi import Request, WebSocket');

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { artilleryScript, routeTemplate, sessionsOf, thinkStep } from '../../daemon/record/artillery';
+import { artilleryScript, buildReplay, routeTemplate, sessionsOf, thinkStep, type SocketSpec } from '../../daemon/record/artillery';
+import { credentialsProblem, missingEnv, missingMessage } from '../../daemon/record/credentials';
 import { buildHar, harFromJournal, type Har, type HarEntry } from '../../daemon/record/har';
 import { recordBody, redactHeaderValue, redactOptions, REDACTED } from '../../daemon/record/redact';
 import { summarize } from '../../daemon/record/report';
@@ -95,28 +96,130 @@ describe('recorder logic', () => {
       assert.deepEqual(thinkStep(0.25), { think: '250ms' });
       assert.equal(thinkStep(0.001), undefined);
     });
-    it('one scenario per session, think times scaled by --speed, credentials and cookies left to the engine', () => {
+    type Script = { config: Record<string, unknown>; scenarios: { name: string; heavy: { sessions: { id: string; sockets: SocketSpec[] }[]; duration: number }; flow: Record<string, unknown>[] }[] };
+    const withHeaders = (e: HarEntry, headers: { name: string; value: string }[], postData?: { mimeType: string; text: string }): HarEntry =>
+      ({ ...e, request: { ...e.request, headers, ...(postData ? { postData } : {}) } });
+
+    it("one scenario; a session's requests and WebSockets in recorded order, think times scaled by --speed, cookies left to the jar", () => {
       const har: Har = buildHar([
-        entry('GET', 'http://h/a', 0, { _session: '1', request: { ...entry('GET', 'http://h/a', 0).request, headers: [{ name: 'Authorization', value: REDACTED }, { name: 'Accept', value: 'application/json' }, { name: 'Cookie', value: 'a=1' }] } }),
-        entry('POST', 'http://h/b', 2010, { _session: '1', request: { ...entry('POST', 'http://h/b', 0).request, postData: { mimeType: 'application/json', text: '{"x":1}' } } }),
-        entry('GET', 'http://h/c', 100, { _session: '2' }),
-        entry('GET', 'ws://h/ws', 200, { _session: '2', _resourceType: 'websocket', _webSocketMessages: [{ type: 'send', time: 1.2, opcode: 1, data: 'hi' }, { type: 'receive', time: 1.3, opcode: 1, data: 'ho' }] }),
+        withHeaders(entry('GET', 'http://h/a', 0, { _session: '1' }), [{ name: 'Accept', value: 'application/json' }, { name: 'Cookie', value: `a=${REDACTED}` }]),
+        entry('GET', 'ws://h/ws?room=1', 1010, { _session: '1', _resourceType: 'websocket', time: 3000, _webSocketMessages: [
+          { type: 'send', time: 2.01, opcode: 1, data: 'hi' }, { type: 'receive', time: 2.11, opcode: 1, data: 'ho' }, { type: 'send', time: 3.01, opcode: 2, data: 'AAE=' }, { type: 'receive', time: 3.41, opcode: 1, data: 'x' }] }),
+        withHeaders(entry('POST', 'http://h/b', 2010, { _session: '1' }), [], { mimeType: 'application/json', text: '{"x":1}' }),
       ], 't');
-      const script = artilleryScript(sessionsOf([har]), plan) as { config: Record<string, unknown>; scenarios: { name: string; engine?: string; flow: Record<string, unknown>[] }[] };
-      assert.deepEqual(script.config.phases, [{ duration: 1, arrivalCount: 3, name: '3 users' }]);
-      assert.deepEqual(script.scenarios.map((s) => s.name), ['session 1', 'session 2', 'session 2 websocket 1']);
-      assert.deepEqual(script.scenarios[0].flow, [
-        { get: { url: '/a', name: 'GET /a', headers: { accept: 'application/json' } } },
-        { think: 1 },
-        { post: { url: '/b', name: 'POST /b', body: '{"x":1}' } },
-      ]);
-      assert.deepEqual(script.scenarios[2], { name: 'session 2 websocket 1', engine: 'ws', weight: 1, flow: [{ connect: { target: 'ws://127.0.0.1:9/ws' } }, { think: '500ms' }, { send: 'hi' }, { think: '50ms' }] });
-    });
-    it('a browser export (no _session) is one session per file; --duration repeats it', () => {
-      const har = buildHar([entry('GET', 'http://h/a', 0), entry('GET', 'http://h/b', 990)], 't');
-      const script = artilleryScript(sessionsOf([har]), { ...plan, speed: 1, duration: 10 }) as { scenarios: { flow: { loop?: unknown[]; count?: number }[] }[] };
+      const script = artilleryScript(sessionsOf([har]), plan) as Script;
+      assert.equal(script.config.processor, './heavy-replay.cjs');
+      assert.deepEqual(script.config.phases, [{ duration: 1, arrivalCount: 3, name: '3 users x 1 sessions' }]);
       assert.equal(script.scenarios.length, 1);
-      assert.equal(script.scenarios[0].flow[0].count, 10);
+      assert.deepEqual(script.scenarios[0].flow, [
+        { function: 'heavyStart' },
+        { function: 'heavyPass' },
+        { get: { url: '/a', name: 'GET /a', headers: { accept: 'application/json' } } },
+        { think: '500ms' },
+        { function: 'heavySocket' },
+        // The next request is 1 s after the socket opened (not after it closed), at speed 2.
+        { think: '500ms' },
+        { post: { url: '/b', name: 'POST /b', body: '{"x":1}' } },
+        { function: 'heavyWaitSockets' },
+      ]);
+      assert.deepEqual(script.scenarios[0].heavy.sessions, [{ id: '1', sockets: [{ path: '/ws?room=1', sends: [{ at: 0.5, text: 'hi' }, { at: 1, base64: 'AAE=' }], receives: 2, closeAt: 1.2 }] }]);
+    });
+
+    it("several sessions: users x sessions arrivals, each session's steps run only for the users it was dealt to", () => {
+      const har = buildHar([entry('GET', 'http://h/a', 0, { _session: '1' }), entry('GET', 'http://h/c', 100, { _session: '2' })], 't');
+      const script = artilleryScript(sessionsOf([har]), plan) as Script;
+      assert.deepEqual(script.config.phases, [{ duration: 1, arrivalCount: 6, name: '3 users x 2 sessions' }]);
+      assert.deepEqual(script.scenarios[0].flow.slice(1).map((s) => [s.over, (s.loop as Record<string, Record<string, string>>[])[1].get.url]),
+        [['heavyPlays[0]', '/a'], ['heavyPlays[1]', '/c']]);
+    });
+
+    it('the processor deals sessions out in turn, so each is played exactly `users` times', () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const processor = require('../../daemon/record/replayProcessor.cjs') as { heavyStart: (c: unknown, e: unknown, done: () => void) => void; resolve: (t: string, v: unknown) => string };
+      const scenario = { heavy: { sessions: [{ sockets: [] }, { sockets: [] }, { sockets: [] }], duration: 0 } };
+      const dealt: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const context = { scenario, vars: {} as Record<string, unknown> };
+        processor.heavyStart(context, undefined, () => {});
+        dealt.push(context.vars.heavySession as number);
+        assert.deepEqual((context.vars.heavyPlays as unknown[][]).map((p) => p.length), [0, 1, 2].map((k) => (k === context.vars.heavySession ? 1 : 0)));
+      }
+      assert.deepEqual([...dealt].sort(), [0, 0, 1, 1, 2, 2]);
+      assert.equal(processor.resolve('Bearer {{ heavyLoginToken }} {{ $processEnvironment.X }}', { heavyLoginToken: 't', $processEnvironment: { X: 'x' } }), 'Bearer t x');
+    });
+
+    it("a browser export (no _session) is one session per file; --duration repeats the pass while the user's time lasts", () => {
+      const har = buildHar([entry('GET', 'http://h/a', 0), entry('GET', 'http://h/b', 990)], 't');
+      const script = artilleryScript(sessionsOf([har]), { ...plan, speed: 1, duration: 10 }) as Script;
+      assert.equal(script.scenarios[0].heavy.duration, 10);
+      const loop = script.scenarios[0].flow[1];
+      assert.equal(loop.whileTrue, 'heavyAgain');
+      assert.deepEqual((loop.loop as Record<string, unknown>[]).map((s) => Object.keys(s)[0]), ['function', 'get', 'think', 'get']);
+    });
+  });
+
+  describe('credentials', () => {
+    const plan = { target: 'http://127.0.0.1:9', users: 1, ramp: 0, duration: 0, speed: 1 };
+    const recorded = buildHar([
+      { ...entry('POST', 'http://h/login', 0, { _session: '1' }), request: { ...entry('POST', 'http://h/login', 0).request, postData: { mimeType: 'application/json', text: `{"user":"ada","password":"${REDACTED}"}` } } },
+      { ...entry('GET', 'http://h/me', 100, { _session: '1' }), request: { ...entry('GET', 'http://h/me', 0).request, headers: [{ name: 'Authorization', value: REDACTED }, { name: 'X-Api-Key', value: REDACTED }] } },
+      { ...entry('GET', 'http://h/me', 200, { _session: '1' }), request: { ...entry('GET', 'http://h/me', 0).request, headers: [{ name: 'Authorization', value: REDACTED }] } },
+      { ...entry('POST', 'http://h/form', 300, { _session: '1' }), request: { ...entry('POST', 'http://h/form', 0).request, postData: { mimeType: 'application/x-www-form-urlencoded', text: `user=ada&password=${REDACTED}` } } },
+    ], 't');
+    const flowOf = (r: { script: Record<string, unknown> }) => (r.script as { scenarios: { flow: Record<string, Record<string, unknown>>[] }[] }).scenarios[0].flow;
+
+    it('a placeholder with no value is reported with where it is and the key to set', () => {
+      const r = buildReplay(sessionsOf([recorded]), plan);
+      assert.deepEqual(r.missing.map((m) => [m.kind, m.name, m.count]), [['field', 'password', 2], ['header', 'Authorization', 2], ['header', 'X-Api-Key', 1]]);
+      const line = missingMessage(r.missing);
+      assert.ok(!line.includes('\n'));
+      assert.match(line, /the "password" field \(POST \/login, request 1 of session 1 and 1 more\): set fields\.password/);
+      assert.match(line, /the Authorization header \(GET \/me, request 2 of session 1 and 1 more\): set headers\.Authorization \(e\.g\. "Bearer \$\{API_TOKEN\}"\)/);
+      assert.match(line, /set headers\.X-Api-Key .* in \[tool\.heavy\.record\.credentials\]$/);
+    });
+
+    it('values from the environment become {{ $processEnvironment.NAME }}: the script holds no secret', () => {
+      const r = buildReplay(sessionsOf([recorded]), { ...plan, credentials: { headers: { authorization: 'Bearer ${API_TOKEN}', 'X-Api-Key': '${API_KEY}' }, fields: { password: '${PW}' } } });
+      assert.deepEqual(r.missing, []);
+      assert.deepEqual(r.env.sort(), ['API_KEY', 'API_TOKEN', 'PW']);
+      const flow = flowOf(r);
+      assert.deepEqual(flow[2].post.json, { user: 'ada', password: '{{ $processEnvironment.PW }}' });
+      assert.deepEqual(flow[4].get.headers, { authorization: 'Bearer {{ $processEnvironment.API_TOKEN }}', 'x-api-key': '{{ $processEnvironment.API_KEY }}' });
+      assert.deepEqual(flow.at(-1)!.post.form, { user: 'ada', password: '{{ $processEnvironment.PW }}' });
+    });
+
+    it('a login first for every user: its body answers for the recorded password, its captured token for Authorization', () => {
+      const r = buildReplay(sessionsOf([recorded]), { ...plan, credentials: {
+        headers: { 'X-Api-Key': 'literal-key' },
+        login: { path: '/auth', json: { user: 'ada', password: '${PW}' }, capture: { json: '$.token', header: 'Authorization', prefix: 'Bearer ' } },
+      } });
+      assert.deepEqual(r.missing, []);
+      const flow = flowOf(r);
+      assert.deepEqual(flow[1], { post: { url: '/auth', name: 'login: POST /auth', json: { user: 'ada', password: '{{ $processEnvironment.PW }}' }, capture: { json: '$.token', as: 'heavyLoginToken' } } });
+      assert.equal(flow[3].post.json && (flow[3].post.json as Record<string, string>).password, '{{ $processEnvironment.PW }}');
+      assert.deepEqual(flow[5].get.headers, { authorization: 'Bearer {{ heavyLoginToken }}', 'x-api-key': 'literal-key' });
+    });
+
+    it('cookies sent before any recorded response set them are reported (unless a login provides the session)', () => {
+      const withCookie = (e: HarEntry, cookie: string, setCookie?: string): HarEntry => ({
+        ...e,
+        request: { ...e.request, headers: [{ name: 'cookie', value: cookie }] },
+        response: { ...e.response, headers: setCookie ? [{ name: 'set-cookie', value: setCookie }] : [] },
+      });
+      const har = buildHar([
+        withCookie(entry('GET', 'http://h/a', 0, { _session: '1' }), `sid=${REDACTED}`, `csrf=${REDACTED}; Path=/`),
+        withCookie(entry('GET', 'http://h/b', 100, { _session: '1' }), `sid=${REDACTED}; csrf=${REDACTED}`),
+      ], 't');
+      assert.deepEqual(buildReplay(sessionsOf([har]), plan).unsetCookies, [{ name: 'sid', where: 'GET /a, request 1 of session 1' }]);
+      assert.deepEqual(buildReplay(sessionsOf([har]), { ...plan, credentials: { login: { path: '/login' } } }).unsetCookies, []);
+    });
+
+    it('malformed references and contradictions are one line naming the key', () => {
+      assert.equal(credentialsProblem({ headers: { Authorization: 'Bearer ${API_TOKEN}' } }), undefined);
+      assert.match(credentialsProblem({ headers: { Authorization: 'Bearer ${1X}' } })!, /"tool\.heavy\.record\.credentials\.headers\.Authorization": "\$\{1X\}" is not an environment variable name/);
+      assert.match(credentialsProblem({ fields: { password: '${PW' } })!, /"tool\.heavy\.record\.credentials\.fields\.password": "\$\{" without a closing "\}"/);
+      assert.match(credentialsProblem({ login: { path: '/l', json: {}, form: {} } })!, /has both json and form/);
+      assert.deepEqual(missingEnv(['A', 'B', 'C'], { A: 'x', B: '' }), ['B', 'C']);
     });
   });
 
@@ -146,5 +249,27 @@ describe('[tool.heavy.record] validation', () => {
       { redact_headers: ['X-Api-Key'], redact_fields: ['pin'], max_body: 10 });
     assert.throws(() => parsePyProject('[tool.heavy.record]\nmax_body = "big"\n'), /"tool\.heavy\.record\.max_body" must be an integer/);
     assert.throws(() => parsePyProject('[tool.heavy.record]\nredact = []\n'), /unknown key "tool\.heavy\.record\.redact"/);
+  });
+  it('[tool.heavy.record.credentials]: the documented keys, and one line naming a wrong one', () => {
+    const text = `[tool.heavy.record.credentials]
+headers = { Authorization = "Bearer \${API_TOKEN}" }
+fields = { password = "\${PW}" }
+[tool.heavy.record.credentials.login]
+method = "POST"
+path = "/login"
+json = { user = "ada", password = "\${PW}", remember = true }
+capture = { json = "$.token", header = "Authorization", prefix = "Bearer " }
+`;
+    assert.equal(parsePyProject(text).heavy.record?.credentials?.login?.capture?.header, 'Authorization');
+    const one = (toml: string, pattern: RegExp) => assert.throws(() => parsePyProject(`[tool.heavy.record.credentials]\n${toml}\n`), (err: Error) => pattern.test(err.message) && !err.message.includes('\n'));
+    one('header = {}', /unknown key "tool\.heavy\.record\.credentials\.header" \(allowed in \[tool\.heavy\.record\.credentials\]: headers, fields, login\)/);
+    one('headers = { Authorization = 1 }', /"tool\.heavy\.record\.credentials\.headers\.Authorization" must be a string/);
+    one('fields = "password"', /"tool\.heavy\.record\.credentials\.fields" must be a table/);
+    one('login = { json = {} }', /"tool\.heavy\.record\.credentials\.login\.path" is required/);
+    one('login = { path = "login" }', /"tool\.heavy\.record\.credentials\.login\.path" must be a path starting with "\/"/);
+    one('login = { path = "/l", method = "post" }', /"tool\.heavy\.record\.credentials\.login\.method" must be one of "GET", "POST"/);
+    one('login = { path = "/l", capture = { json = "token", header = "Authorization" } }', /"tool\.heavy\.record\.credentials\.login\.capture\.json" must be a JSONPath/);
+    one('login = { path = "/l", capture = { json = "$.t" } }', /"tool\.heavy\.record\.credentials\.login\.capture\.header" is required/);
+    one('headers = { X = "${2}" }', /is not an environment variable name/);
   });
 });

@@ -30,8 +30,16 @@ describe('Restricted Mode', () => {
 describe('Restricted Mode: the palette', () => {
   it('refuses Heavy commands with the reason and changes nothing', async () => {
     const folder = vscode.workspace.workspaceFolders![0];
-    await vscode.extensions.getExtension('heavy-dev.heavy-dev')!.activate();
-    for (const id of ['heavy.cementTime', 'heavy.paveDb', 'heavy.startTestDaemon', 'heavy.enableTimeTracking', 'heavy.verifyTimeLogs']) {
+    const ext = vscode.extensions.getExtension('heavy-dev.heavy-dev')!;
+    await ext.activate();
+    // Every contributed command that runs the interpreter, starts a process or writes project
+    // files (all but Add Profiles to launch.json, which only offers launch configurations).
+    const gated = ['heavy.cementTime', 'heavy.showTimeReport', 'heavy.verifyTimeLogs', 'heavy.pauseTimeTracking', 'heavy.resumeTimeTracking',
+      'heavy.enableTimeTracking', 'heavy.timeMenu', 'heavy.paveDb', 'heavy.createAndTestMigrations', 'heavy.checkMigrations',
+      'heavy.startTestDaemon', 'heavy.stopTestDaemon', 'heavy.restartTestDaemon', 'heavy.showDaemonStatus', 'heavy.replayRecording'];
+    const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    assert.deepEqual(contributed.filter((id) => id !== 'heavy.addProfilesToLaunchJson' && !gated.includes(id)), [], 'a new command is listed here');
+    for (const id of gated) {
       assert.equal(await vscode.commands.executeCommand(id), undefined, `${id} does nothing`);
     }
     assert.ok(!fs.existsSync(path.join(folder.uri.fsPath, '.heavy')), 'no time log was written');

@@ -46,4 +46,25 @@ describe('Record and replay', function () {
       fs.rmSync(file, { force: true });
     }
   });
+
+  it('a redacted credential with no configured value: the one line naming the key to set, and no load', async function () {
+    if (!fs.existsSync(path.join(ENGINE_BIN, 'artillery'))) this.skip();
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const file = path.join(root, '.heavy', 'recordings', 'replay-credentials-test.har');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const doc = har('http://127.0.0.1:8000') as { log: { entries: { request: { headers: { name: string; value: string }[] } }[] } };
+    doc.log.entries[1].request.headers.push({ name: 'authorization', value: '__heavy_redacted__' });
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${ENGINE_BIN}${path.delimiter}${savedPath ?? ''}`;
+    try {
+      const r = await vscode.commands.executeCommand<{ ok: boolean; message: string; summary?: unknown }>('heavy.replayRecording', { file, users: 1, duration: 0 });
+      assert.equal(r.ok, false);
+      assert.equal(r.summary, undefined);
+      assert.match(r.message, /the Authorization header \(GET \/hello, request 2 of session 1\): set headers\.Authorization .* in \[tool\.heavy\.record\.credentials\]$/);
+    } finally {
+      process.env.PATH = savedPath;
+      fs.rmSync(file, { force: true });
+    }
+  });
 });

@@ -1,0 +1,162 @@
+// heavy replay's Artillery processor: copied next to every script heavy replay writes or
+// exports (config.processor), so `artillery run load.yml` needs nothing else. Plain CommonJS
+// with no dependency of its own: Artillery require()s it from wherever the script is, where
+// Heavy Dev's node_modules are not. The data it works from (each session's WebSockets, the
+// duration) is in the script, under the scenario's "heavy" key; this file is the same for
+// every recording.
+'use strict';
+
+const { createRequire } = require('node:module');
+
+// Which recorded session the next virtual user plays. Artillery runs an arrivalCount phase in
+// one worker (artillery/lib/dist.js gives the others a pause), so this one counter sees every
+// arrival: users x sessions arrivals play each session exactly `users` times, whatever the
+// random weighted pick of scenarios would have done.
+let arrivals = 0;
+
+function heavyStart(context, events, done) {
+  const plan = context.scenario.heavy;
+  const session = arrivals++ % plan.sessions.length;
+  context.vars.heavySession = session;
+  // `loop: ..., over: heavyPlays[k]` runs session k's steps once for its own users, never for others.
+  context.vars.heavyPlays = plan.sessions.map((_, k) => (k === session ? [k] : []));
+  context.heavySockets = [];
+  return done();
+}
+
+/** Before each pass over the session: the deadline is set by the first, sockets are counted per pass. */
+function heavyPass(context, events, done) {
+  const plan = context.scenario.heavy;
+  if (context.vars.heavyDeadline === undefined) context.vars.heavyDeadline = Date.now() + (plan.duration || 0) * 1000;
+  context.vars.heavySocket = 0;
+  return done();
+}
+
+/** whileTrue of the pass loop: another pass only while the user's --duration has not run out. */
+function heavyAgain(context, next) {
+  return next(Date.now() < context.vars.heavyDeadline);
+}
+
+// {{ name }} and {{ $processEnvironment.NAME }} as Artillery's own templates resolve them:
+// WebSocket handshakes and messages are sent from here, not by Artillery's engine.
+function resolve(text, vars) {
+  return text.replace(/{{\s*([$\w.]+)\s*}}/g, (whole, name) => {
+    let value = vars;
+    for (const part of name.split('.')) value = value == null ? undefined : value[part];
+    return value == null ? '' : String(value);
+  });
+}
+
+function resolveDeep(value, vars) {
+  if (typeof value === 'string') return resolve(value, vars);
+  if (Array.isArray(value)) return value.map((v) => resolveDeep(v, vars));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDeep(v, vars)]));
+  return value;
+}
+
+let WebSocketClass;
+function loadWs() {
+  if (WebSocketClass) return WebSocketClass;
+  // Artillery ships ws (its own WebSocket engine uses it); a processor outside Artillery's
+  // tree resolves it through a module Artillery has already loaded.
+  const bases = [__filename, ...Object.keys(require.cache).filter((f) => /[\\/]node_modules[\\/](artillery|@artilleryio[\\/]int-core)[\\/]/.test(f))];
+  for (const base of bases) {
+    try {
+      WebSocketClass = createRequire(base)('ws');
+      return WebSocketClass;
+    } catch { /* next */ }
+  }
+  throw new Error('the "ws" package Artillery ships with was not found');
+}
+
+/**
+ * Opens the pass's next recorded WebSocket where the recording opened it, among the HTTP
+ * steps. The flow goes on once the handshake is answered (so the requests recorded after the
+ * socket opened reach the app after it, in recorded order), while the socket plays its sends
+ * with the recorded pauses beside them, as the browser did; heavyWaitSockets at the end of
+ * the pass waits for it to finish.
+ */
+function heavySocket(context, events, done) {
+  const plan = context.scenario.heavy;
+  const spec = plan.sessions[context.vars.heavySession].sockets[context.vars.heavySocket++];
+  const target = String(context.vars.target).replace(/\/$/, '');
+  const url = target.replace(/^http/, 'ws') + spec.path;
+  const headers = resolveDeep(spec.headers || {}, context.vars);
+  // The handshake carries the user's cookies, as a browser's does.
+  try {
+    const cookies = context._jar && context._jar.getCookieStringSync(target + spec.path);
+    if (cookies) headers.cookie = cookies;
+  } catch { /* no jar yet: no cookies */ }
+  let answered = false;
+  const handshakeDone = () => {
+    if (answered) return;
+    answered = true;
+    done();
+  };
+  const finished = new Promise((resolveFinished) => {
+    let ws;
+    try {
+      const WebSocket = loadWs();
+      ws = new WebSocket(url, spec.protocols || [], { headers });
+    } catch (err) {
+      events.emit('error', `websocket: ${err.message}`);
+      handshakeDone();
+      return resolveFinished();
+    }
+    const timers = [];
+    const finish = () => {
+      timers.forEach(clearTimeout);
+      handshakeDone();
+      resolveFinished();
+    };
+    ws.on('open', () => {
+      handshakeDone();
+      events.emit('counter', 'websocket.connections', 1);
+      for (const m of spec.sends) {
+        timers.push(setTimeout(() => {
+          if (ws.readyState !== 1) return;
+          const data = m.json !== undefined ? JSON.stringify(resolveDeep(m.json, context.vars))
+            : m.base64 !== undefined ? Buffer.from(m.base64, 'base64') : resolve(m.text, context.vars);
+          ws.send(data, { binary: m.base64 !== undefined });
+          events.emit('counter', 'websocket.messages_sent', 1);
+        }, m.at * 1000));
+      }
+      // Close as the recording did: after its pause following the last send, and once as many
+      // messages have come back as it received (a server under load answers later; closing
+      // first would cut off what it still had to read), but no more than 5 s late.
+      timers.push(setTimeout(() => {
+        tailOver = true;
+        closeIfDone();
+      }, spec.closeAt * 1000));
+      timers.push(setTimeout(() => ws.close(1000), (spec.closeAt + 5) * 1000));
+    });
+    let tailOver = false;
+    let received = 0;
+    const closeIfDone = () => {
+      if (tailOver && received >= (spec.receives || 0) && ws.readyState === 1) ws.close(1000);
+    };
+    ws.on('message', () => {
+      received++;
+      events.emit('counter', 'websocket.messages_received', 1);
+      closeIfDone();
+    });
+    ws.on('unexpected-response', (req, res) => {
+      events.emit('error', `websocket handshake ${res.statusCode}`);
+      req.destroy();
+      finish();
+    });
+    ws.on('error', (err) => {
+      events.emit('error', `websocket ${err.code || err.message}`);
+      finish();
+    });
+    ws.on('close', finish);
+  });
+  context.heavySockets.push(finished);
+}
+
+function heavyWaitSockets(context, events, done) {
+  const open = context.heavySockets.splice(0);
+  Promise.all(open).then(() => done(), done);
+}
+
+module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, resolve };
