@@ -87,6 +87,8 @@ function httpStep(entry: HarEntry): Record<string, unknown> | undefined {
   if (Object.keys(headers).length) spec.headers = headers;
   const body = entry.request.postData?.text;
   if (body) spec.body = body;
+  // The recording holds the next hop of a redirect as its own entry: following it too would send it twice.
+  if (entry.response?.redirectURL) spec.followRedirect = false;
   // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
   return METHODS.has(method) ? { [method]: spec } : undefined;
 }
