@@ -256,6 +256,14 @@ describe('heavy replay of a HAR that Chromium exported', function () {
       // The app counts a message after reading it: wait until the last one is in.
       await waitFor(async () => (receivedBetween(beforeSocket, await seen())['WS /ws/chat'] ?? 0) >= sends, 20000, 'the replayed WebSocket messages');
       assert.deepEqual(receivedBetween(beforeSocket, await seen()), { 'WS /ws/chat': sends });
+
+      // Only Chromium's failed requests: nothing reached any server, said in one line (exit 2).
+      const failed = path.join(root, `chromium-${mode}-failed.har`);
+      fs.writeFileSync(failed, JSON.stringify({ log: { ...doc.log, entries: entries.filter((e) => e.response.status === -1) } }));
+      const none = heavySync(['replay', failed, '--root', root, '--target', origin], root, env);
+      assert.equal(none.code, 2, none.stdout + none.stderr);
+      assert.equal(none.stderr.trim().split('\n').length, 1, none.stderr);
+      assert.match(none.stderr, /chromium-\w+-failed\.har: nothing to replay: all 2 entries left out: 2 that got no response\n$/);
     });
   }
 });
