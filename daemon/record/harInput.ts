@@ -156,6 +156,8 @@ function leftOutBecause(entry: HarEntry, origin: string | undefined): Reason | u
 export function servedByBrowser(entry: HarEntry): boolean {
   const e = entry as HarEntry & BrowserFields;
   const response = entry.response as HarEntry['response'] & BrowserFields;
+  // A WebSocket is never a cache hit, and DevTools may give its handshake no transfer size.
+  if (entry._resourceType === 'websocket' || /^wss?:/.test(entry.request.url)) return false;
   // Chrome DevTools: "_fromCache": "memory" | "disk"; a service worker's answer is marked too.
   if (e._fromCache || response._fetchedViaServiceWorker) return true;
   // Chrome DevTools and Playwright (mode "full"): nothing came over the wire.

@@ -67,9 +67,11 @@ describe('reading a browser HAR for replay', () => {
       // A 304 did reach the server; an HTTP/2 request has :authority rather than Host.
       pw('GET', `${APP}/c`, 5, { response: { status: 304, _transferSize: 120 } }),
       pw('GET', `${APP}/d`, 6, { request: { httpVersion: 'http/2.0', headers: [{ name: ':authority', value: '127.0.0.1:8000' }, { name: 'accept', value: '*/*' }] }, response: { _transferSize: undefined } }),
+      // A WebSocket handshake with no transfer size counted is still a connection to the app.
+      pw('GET', 'ws://127.0.0.1:8000/ws/chat', 7, { _resourceType: 'websocket', request: { headers: [{ name: 'Upgrade', value: 'websocket' }] }, response: { status: 101, _transferSize: 0 } }),
     ]), 'x.har');
-    assert.deepEqual(urls(out), [`GET ${APP}/page`, `GET ${APP}/c`, `GET ${APP}/d`]);
-    assert.equal(note, "x.har: left out 5 of 8 entries: 5 answered by the browser's cache");
+    assert.deepEqual(urls(out), [`GET ${APP}/page`, `GET ${APP}/c`, `GET ${APP}/d`, 'GET ws://127.0.0.1:8000/ws/chat']);
+    assert.equal(note, "x.har: left out 5 of 9 entries: 5 answered by the browser's cache");
   });
 
   it('our own recordings and hand-written HARs (no _resourceType, no sizes, no headers) are kept whole', () => {
