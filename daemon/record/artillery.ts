@@ -163,6 +163,8 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   const headers = replayHeaders(entry.request.headers ?? [], ctx);
   if (Object.keys(headers).length) spec.headers = headers;
   if (entry.request.postData?.text) Object.assign(spec, requestBody(entry.request.postData, ctx));
+  // The recording holds the next hop of a redirect as its own entry: following it too would send it twice.
+  if (entry.response?.redirectURL) spec.followRedirect = false;
   return { [method]: spec };
 }
 
