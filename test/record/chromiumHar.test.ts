@@ -215,63 +215,46 @@ describe('heavy replay of a HAR that Chromium exported', function () {
       // The exact file, as the Artillery script: every answered app request once (cache hit,
       // other origins and the failed request gone), the redirect not followed twice, and the
       // WebSocket with Playwright's millisecond times read as such (not a 57-year pause).
-      const exported = heavySync(['replay', harFile, '--root', root, '--target', origin, '--export', 'artillery'], root, env);
+      const outDir = path.join(root, `export-${mode}`);
+      const exported = heavySync(['replay', harFile, '--root', root, '--target', origin, '--export', 'artillery', '--out', outDir], root, env);
       assert.equal(exported.code, 0, exported.stderr);
-      const script = JSON.parse(exported.stdout) as { scenarios: { engine?: string; flow: Record<string, Record<string, unknown> | number | string>[] }[] };
-      const httpFlow = script.scenarios.find((s) => !s.engine)!.flow.filter((step) => !('think' in step));
+      type Step = Record<string, Record<string, unknown> | number | string>;
+      const script = JSON.parse(fs.readFileSync(path.join(outDir, 'load.yml'), 'utf8')) as { scenarios: { flow: Step[]; heavy: { sessions: { sockets: { path: string; sends: { at: number; text?: string }[] }[] }[] } }[] };
+      const steps = (flow: Step[]): Step[] => flow.flatMap((step) => (Array.isArray(step.loop) ? steps(step.loop as Step[]) : [step]));
+      const httpFlow = steps(script.scenarios[0].flow).filter((step) => !('think' in step) && !('function' in step));
       assert.deepEqual(httpFlow.map((step) => Object.values(step)[0] as { name: string }).map((spec) => spec.name).sort(),
-        Object.entries(byEndpoint(sent)).flatMap(([name, n]) => Array(n).fill(name)).sort());
+        Object.entries(byEndpoint(sent)).filter(([name]) => !name.startsWith('WS ')).flatMap(([name, n]) => Array(n).fill(name)).sort());
       const feedback = httpFlow.find((step) => 'post' in step && (step.post as { url: string }).url === '/feedback')!.post as { body: string; followRedirect?: boolean };
       assert.equal(feedback.body, 'text=nice+app&stars=5');
       assert.equal(feedback.followRedirect, false);
-      const wsFlow = script.scenarios.find((s) => s.engine === 'ws')!.flow;
-      assert.deepEqual(wsFlow.filter((step) => 'send' in step), [{ send: 'hi' }, { send: 'there' }]);
-      for (const step of wsFlow.filter((x) => 'think' in x)) assert.ok(typeof step.think === 'string' && parseInt(step.think, 10) < 5000, JSON.stringify(step));
+      const sockets = script.scenarios[0].heavy.sessions.flatMap((x) => x.sockets);
+      assert.deepEqual(sockets.map((x) => x.path), ['/ws/chat']);
+      assert.deepEqual(sockets[0].sends.map((m) => m.text), ['hi', 'there']);
+      for (const m of sockets[0].sends) assert.ok(m.at >= 0 && m.at < 5, JSON.stringify(m));
 
-      // Artillery runs one engine per scenario and a virtual user plays one scenario, picked by
-      // weight; so that one user's run is not a coin toss, the HTTP entries and the WebSocket
-      // entry are replayed from two files, each exactly the entries Chromium wrote.
-      const isSocket = (e: HarEntry) => urlOf(e).protocol === 'ws:';
-      const httpFile = path.join(root, `chromium-${mode}-http.har`);
-      fs.writeFileSync(httpFile, JSON.stringify({ log: { ...doc.log, entries: entries.filter((e) => !isSocket(e)) } }));
-      const wsFile = path.join(root, `chromium-${mode}-ws.har`);
-      fs.writeFileSync(wsFile, JSON.stringify({ log: { ...doc.log, entries: entries.filter(isSocket) } }));
-
+      // One user replays the whole file: each request and WebSocket message the browser sent
+      // the app, once; the socket stays open until its recorded replies came back.
       const cdnBefore = cdnHits.length;
       const beforeReplay = await seen();
-      const r = heavySync(['replay', httpFile, '--root', root, '--target', origin, '--users', '1', '--json'], root, env);
+      const r = heavySync(['replay', harFile, '--root', root, '--target', origin, '--users', '1', '--json'], root, env);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const report = JSON.parse(r.stdout) as { requests: number; errors: number; websocketMessages: number; endpoints: { endpoint: string; requests: number }[] };
       assert.equal(report.errors, 0, r.stdout);
-      const replayed = Object.fromEntries(report.endpoints.map((e) => [e.endpoint, e.requests]));
-      assert.deepEqual(replayed, byEndpoint(sent), 'per endpoint, replay sent what the browser sent to the app');
-      // The app received the same again (the redirect's second hop once, not twice); nothing went to the CDN.
+      assert.equal(report.websocketMessages, sends);
       const { 'WS /ws/chat': _ws, ...httpSent } = sent;
-      assert.deepEqual(receivedBetween(beforeReplay, await seen()), httpSent);
+      const replayed = Object.fromEntries(report.endpoints.map((e) => [e.endpoint, e.requests]));
+      assert.deepEqual(replayed, byEndpoint(httpSent), 'per endpoint, replay sent what the browser sent to the app');
+      // The app received the same again (the redirect's second hop once, not twice); nothing went to the CDN.
+      await waitFor(async () => (receivedBetween(beforeReplay, await seen())['WS /ws/chat'] ?? 0) >= sends, 20000, 'the replayed WebSocket messages').catch(async (err: Error) => {
+        throw new Error(`${err.message}: the app saw ${JSON.stringify(receivedBetween(beforeReplay, await seen()))}\n${app.output().slice(-2000)}`);
+      });
+      assert.deepEqual(receivedBetween(beforeReplay, await seen()), sent);
       assert.equal(cdnHits.length, cdnBefore);
       // What was left out is one line, naming the other hosts.
       const notes = r.stderr.split('\n').filter((l) => /left out/.test(l));
       assert.equal(notes.length, 1, r.stderr);
       const otherEntries = entries.filter((e) => urlOf(e).host !== new URL(origin).host).length;
-      assert.match(notes[0], new RegExp(`chromium-${mode}-http\\.har: left out ${otherEntries + 1} of ${entries.length - 1} entries: ${otherEntries} to other origins than ${origin.replace(/\./g, '\\.')} \\((cdn\\.example\\.com, fonts\\.example\\.net|fonts\\.example\\.net, cdn\\.example\\.com)\\), 1 answered by the browser's cache$`));
-
-      const beforeSocket = await seen();
-      const w = heavySync(['replay', wsFile, '--root', root, '--target', origin, '--users', '1', '--json'], root, env);
-      assert.equal(w.code, 0, w.stdout + w.stderr);
-      const wsReport = JSON.parse(w.stdout) as { errors: number; websocketMessages: number };
-      assert.equal(wsReport.errors, 0, w.stdout);
-      assert.equal(wsReport.websocketMessages, sends);
-      assert.equal(w.stderr.split('\n').filter((l) => /left out/.test(l)).length, 0, w.stderr);
-      // The socket reached the app and its first message was read. Not necessarily the last:
-      // the browser waited for each echo, replay sends on the recorded pauses (here under
-      // 10 ms, so none) and closes right after its last send, and uvicorn drops frames it had
-      // not read when the close arrives. Waiting for the replies is artillery.ts's business.
-      await waitFor(async () => (receivedBetween(beforeSocket, await seen())['WS /ws/chat'] ?? 0) >= 1, 20000, 'a replayed WebSocket message').catch(async (err: Error) => {
-        throw new Error(`${err.message}: the app saw ${JSON.stringify(receivedBetween(beforeSocket, await seen()))}\n${app.output().slice(-2000)}`);
-      });
-      const socketSeen = receivedBetween(beforeSocket, await seen());
-      assert.deepEqual(Object.keys(socketSeen), ['WS /ws/chat'], 'no HTTP request from the WebSocket file');
-      assert.ok(socketSeen['WS /ws/chat'] <= sends, JSON.stringify(socketSeen));
+      assert.match(notes[0], new RegExp(`chromium-${mode}\\.har: left out ${otherEntries + 1} of ${entries.length} entries: ${otherEntries} to other origins than ${origin.replace(/\./g, '\\.')} \\((cdn\\.example\\.com, fonts\\.example\\.net|fonts\\.example\\.net, cdn\\.example\\.com)\\), 1 answered by the browser's cache$`));
 
       // Only Chromium's failed requests: nothing reached any server, said in one line (exit 2).
       const failed = path.join(root, `chromium-${mode}-failed.har`);
@@ -290,11 +273,12 @@ describe('heavy replay of a HAR that Chromium exported', function () {
     const posts = doc.log.entries.filter((e) => e.request.method === 'POST');
     // As Playwright writes it: no text, the form's params kept.
     assert.deepEqual(posts.map((e) => e.request.postData?.text), ['', '']);
-    const r = heavySync(['replay', harFile, '--root', root, '--target', origin, '--export', 'artillery'], root, env);
+    const outDir = path.join(root, 'export-omit');
+    const r = heavySync(['replay', harFile, '--root', root, '--target', origin, '--export', 'artillery', '--out', outDir], root, env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /chromium-omit\.har: left out .*; 1 request body is not in the file \(exported without content\) and will be sent empty\n/);
     assert.equal(r.stderr.split('\n').filter((l) => /left out/.test(l)).length, 1, r.stderr);
-    const flow = (JSON.parse(r.stdout) as { scenarios: { engine?: string; flow: Record<string, { url?: string; body?: string }>[] }[] }).scenarios.find((x) => !x.engine)!.flow;
+    const flow = (JSON.parse(fs.readFileSync(path.join(outDir, 'load.yml'), 'utf8')) as { scenarios: { flow: Record<string, { url?: string; body?: string }>[] }[] }).scenarios[0].flow;
     assert.equal(flow.find((step) => step.post?.url === '/feedback')!.post.body, 'text=nice+app&stars=5');
     assert.equal(flow.find((step) => step.post?.url === '/notes')!.post.body, undefined);
   });
