@@ -99,6 +99,15 @@ async function waitFor(what, ms, probe) {
   }
 }
 
+// A bare reverse proxy on http-proxy-3 with a keep-alive agent, as heavy record sets it up.
+const BARE_PROXY = `
+const http = require('node:http');
+const { createProxyServer } = require(${JSON.stringify(path.join(repo, 'node_modules', 'http-proxy-3'))});
+const [target, port] = process.argv.slice(1);
+const proxy = createProxyServer({ target, xfwd: true, agent: new http.Agent({ keepAlive: true }) });
+http.createServer((req, res) => proxy.web(req, res, {}, () => { res.writeHead(502); res.end(); })).listen(Number(port), '127.0.0.1');
+`;
+
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
@@ -129,24 +138,30 @@ try {
     const m = /open (http:\/\/[^\s]+?)\/?\s+\(the app runs on ([^\s)]+)\)/.exec(rec.stdout());
     return m && [m[1].replace(/\/$/, ''), `http://${m[2]}`];
   });
-  const direct = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const proxied = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  // The floor for any proxy in its own process: bare http-proxy-3 (the library heavy record
+  // uses) in front of the same app, recording nothing, so what recording itself adds shows.
+  const barePort = await freePort();
+  const bare = start(process.execPath, ['-e', BARE_PROXY, appUrl, String(barePort)], repo);
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  await waitFor('the bare proxy', 10000, () => get(`${bareUrl}/hello`, false).then((r) => r.status === 200, () => false));
+  const sides = { direct: appUrl, bare: bareUrl, proxied: proxyUrl };
+  const agents = Object.fromEntries(Object.keys(sides).map((side) => [side, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
   for (let i = 0; i < WARMUP; i++) {
-    await get(`${appUrl}/hello`, direct);
-    await get(`${proxyUrl}/hello`, proxied);
+    for (const side of Object.keys(sides)) await get(`${sides[side]}/hello`, agents[side]);
   }
-  const times = { direct: [], proxied: [] };
+  const times = { direct: [], bare: [], proxied: [] };
+  const names = Object.keys(sides);
   for (let i = 0; i < N; i++) {
-    // Alternate which side goes first so neither always follows the other.
-    const order = i % 2 ? ['direct', 'proxied'] : ['proxied', 'direct'];
+    // Rotate which side goes first so none always follows another.
+    const order = names.map((_, k) => names[(i + k) % names.length]);
     for (const side of order) {
-      const r = await get(`${side === 'direct' ? appUrl : proxyUrl}/hello`, side === 'direct' ? direct : proxied);
+      const r = await get(`${sides[side]}/hello`, agents[side]);
       if (r.status !== 200) throw new Error(`${side} /hello answered ${r.status}`);
       times[side].push(r.ms);
     }
   }
-  direct.destroy();
-  proxied.destroy();
+  for (const agent of Object.values(agents)) agent.destroy();
+  bare.signal('SIGTERM');
   // The recording holds a second or more of traffic flushed; Ctrl+C writes it.
   rec.signal('SIGINT');
   await Promise.race([rec.exited, new Promise((r) => setTimeout(r, 30000))]);
@@ -155,9 +170,11 @@ try {
   const pm = median(times.proxied);
   console.log(`  recording overhead, GET /hello x ${N} per side, keep-alive, alternating (p50, p95, p99):`);
   const row = (xs) => `${median(xs).toFixed(2)} ms  ${quantile(xs, 0.95).toFixed(2)} ms  ${quantile(xs, 0.99).toFixed(2)} ms`;
+  const bm = median(times.bare);
   console.log(`    direct to the app      ${row(times.direct)}`);
+  console.log(`    bare http-proxy-3      ${row(times.bare)}  (its own process, records nothing)`);
   console.log(`    through heavy record   ${row(times.proxied)}`);
-  console.log(`    ratio proxy/direct     ${(pm / dm).toFixed(2)}x  (+${(pm - dm).toFixed(2)} ms a request)`);
+  console.log(`    heavy record adds      +${(pm - dm).toFixed(2)} ms at p50 over direct (${(pm / dm).toFixed(2)}x); a bare proxy adds +${(bm - dm).toFixed(2)} ms, so recording itself adds ${(pm - bm >= 0 ? '+' : '')}${(pm - bm).toFixed(2)} ms`);
   if (!m) throw new Error(`heavy record wrote no recording:\n${rec.output()}`);
   const recorded = Number(m[1]);
   const har = m[2];

@@ -1,6 +1,5 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { createProxyServer } from 'http-proxy-3';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -63,13 +62,9 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     const connection = connectionOf(req.socket);
     const session = sessions.sessionOf(connection, cookiePairs(req.headers.cookie), clientKey(req));
     const body = new Capture(redact.maxBody);
-    const tee = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        body.add(chunk);
-        done(null, chunk);
-      },
-    });
-    req.pipe(tee);
+    // A listener beside http-proxy-3's pipe (attached in this same tick, so no chunk is
+    // missed): the request body is copied without a stream in the way.
+    req.on('data', (chunk: Buffer) => body.add(chunk));
     let responded: number | undefined;
     let proxyRes: http.IncomingMessage | undefined;
     const responseBody = new Capture(redact.maxBody);
@@ -91,11 +86,13 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
         proxyRes = res2;
         res2.on('data', (chunk: Buffer) => responseBody.add(chunk));
         inFlight.add(record);
-        res2.once('end', record);
+        // After http-proxy-3 has ended the client's response (its 'end' listener comes after
+        // this one): building and redacting the entry never delays the answer.
+        res2.once('end', () => setImmediate(record));
         res.once('close', record);
       },
     };
-    proxy.web(req, res, { buffer: tee }, (err) => {
+    proxy.web(req, res, {}, (err) => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`heavy record: the app did not answer (${(err as Error).message})\n`);
