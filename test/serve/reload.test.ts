@@ -36,6 +36,7 @@ describe('heavy serve: reloads', function () {
       ].join('\n'),
       // app -> service -> helper: the app imports helper only through service.
       'app/helper.py': 'def label():\n    return "helper v1"\n',
+      'app/lazy.py': 'VALUE = "lazy v1"\n',
       'app/service.py': 'from app.helper import label\n\n\ndef describe():\n    return label()\n',
       'app/extras.py': [
         'import asyncio',
@@ -56,6 +57,12 @@ describe('heavy serve: reloads', function () {
         '    return {"greeting": os.environ.get("NOTES_GREETING"), "shell": os.environ.get("NOTES_SHELL"),',
         '            "dropped": os.environ.get("NOTES_DROPPED")}',
         '',
+        '@router.get("/lazy")',
+        'def lazy_route():',
+        '    import httpx  # third-party, imported only once serving: the warm parent learns it',
+        '    from app import lazy  # the project\'s, imported only once serving: never learned',
+        '    return {"value": lazy.VALUE, "httpx": httpx.__name__}',
+        '',
         '@router.websocket("/ws")',
         'async def ws(socket: WebSocket):',
         '    await socket.accept()',
@@ -68,6 +75,8 @@ describe('heavy serve: reloads', function () {
     // NOTES_SHELL is in the user's own environment and in .env: the user's value wins, before and after .env changes.
     fs.appendFileSync(path.join(root, '.env'), 'NOTES_SHELL="from .env"\nNOTES_DROPPED=soon gone\n');
     process.env.NOTES_SHELL = 'from the shell';
+    // Stage marks on stderr: the learning of late third-party imports shows as "learned-N".
+    process.env.HEAVY_SERVE_TRACE = '1';
     // A long shutdown timeout: a reload that waited for the old version to finish its SSE stream would show.
     const pyproject = path.join(root, 'pyproject.toml');
     fs.writeFileSync(pyproject, fs.readFileSync(pyproject, 'utf8').replace('[tool.heavy.serve]\n', '[tool.heavy.serve]\nshutdown_timeout = 5\n'));
@@ -79,6 +88,7 @@ describe('heavy serve: reloads', function () {
       server = await serve(root, ['serve']);
     } finally {
       delete process.env.NOTES_SHELL;
+      delete process.env.HEAVY_SERVE_TRACE;
     }
     await server.waitOutput(/serving app\.main:app on http:\/\/127\.0\.0\.1/, 1, 60000);
   });
@@ -214,5 +224,34 @@ describe('heavy serve: reloads', function () {
     await new Promise((r) => setTimeout(r, 500));
     assert.ok(closed !== undefined, 'the old version closed the WebSocket');
     socket.terminate();
+  });
+
+  // The child is forked on a burst's first event, to import while the burst settles: each later
+  // event must abandon it, or a save-and-format would serve the unformatted file.
+  it('a burst of saves (save-and-format, a checkout) gives one reload, serving what was written last', async () => {
+    const helper = path.join(root, 'app', 'helper.py');
+    const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    fs.writeFileSync(helper, 'def label():\n    return "burst 1"\n');
+    pause(10);
+    setGreeting('burst');
+    pause(10);
+    fs.writeFileSync(helper, 'def label():\n    return "burst 3"\n');
+    await server.waitOutput(/reloaded in \d+ ms \(app\/helper\.py and 1 more\)/);
+    reloads++;
+    assert.deepEqual(JSON.parse((await get(server.port, '/indirect')).body), { label: 'burst 3 (fresh)' });
+    assert.deepEqual(JSON.parse((await get(server.port, '/hello')).body), { message: 'burst' });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((server.output().match(/reloaded in/g) ?? []).length, reloads, 'one reload for the burst');
+  });
+
+  it('learns third-party modules a version imports while serving, never the project\'s: an edit to a lazily imported module is seen', async () => {
+    const learnedBefore = (server.output().match(/heavy trace: learned-[1-9]/g) ?? []).length;
+    assert.deepEqual(JSON.parse((await get(server.port, '/lazy')).body), { value: 'lazy v1', httpx: 'httpx' });
+    // The child reports httpx on its next tick; the idle parent imports it.
+    await server.waitOutput(/heavy trace: learned-[1-9]/, learnedBefore + 1, 10000);
+    fs.writeFileSync(path.join(root, 'app', 'lazy.py'), 'VALUE = "lazy v2"\n');
+    await server.waitOutput(/reloaded in \d+ ms \(app\/lazy\.py\)/);
+    reloads++;
+    assert.deepEqual(JSON.parse((await get(server.port, '/lazy')).body), { value: 'lazy v2', httpx: 'httpx' });
   });
 });
