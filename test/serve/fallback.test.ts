@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { copyExample, EXAMPLE, heavySync, waitFor } from '../helpers/project';
-import { freePort, get, processesMentioning, processGroup, serve, stop, type Served } from './helpers';
+import { freePort, get, processesMentioning, processGroup, serve, stop, type Served, greetingEditor } from './helpers';
 
 // The plain-restart paths of heavy serve: platforms without fork() (Windows), and any other
 // server through [tool.heavy.serve] command = [...]. Both restart the server process on each
@@ -42,9 +42,7 @@ describe('heavy serve without fork() (Windows): a plain restart per save', funct
   let original: string;
   let restarts = 0;
   const notice = /fork\(\) is not available on this platform: each save restarts the server process/;
-  const setGreeting = (value: string) => {
-    fs.writeFileSync(mainPy, original.replace('return {"message": message}', `return {"message": ${JSON.stringify(value)}}`));
-  };
+  const setGreeting = (value: string) => greetingEditor(mainPy, () => original)(value);
 
   before(async () => {
     root = copyExample();

@@ -91,3 +91,8 @@ export async function stop(served: Served): Promise<void> {
   await served.exited;
   clearTimeout(timer);
 }
+
+/** Rewrites the example's /hello to return `value`, from `original` (main.py's text before any edit). */
+export function greetingEditor(mainPy: string, original: () => string): (value: string) => void {
+  return (value) => fs.writeFileSync(mainPy, original().replace('return {"message": message}', `return {"message": ${JSON.stringify(value)}}`));
+}

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { copyExample } from '../helpers/project';
-import { serve, stop, type Served } from './helpers';
+import { serve, stop, type Served, greetingEditor } from './helpers';
 
 /** GET /hello through `agent`; `reused` says whether the request went on a connection that had served one before. */
 function hello(port: number, agent: http.Agent): Promise<{ body: string; reused: boolean }> {
@@ -29,9 +29,7 @@ describe('heavy serve: keep-alive connections across a reload', function () {
   let original: string;
   let reloads = 0;
 
-  const setGreeting = (value: string) => {
-    fs.writeFileSync(mainPy, original.replace('return {"message": message}', `return {"message": ${JSON.stringify(value)}}`));
-  };
+  const setGreeting = (value: string) => greetingEditor(mainPy, () => original)(value);
 
   before(async () => {
     const root = copyExample();

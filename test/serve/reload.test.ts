@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { WebSocket } from 'ws';
 import { copyExample } from '../helpers/project';
-import { get, getFresh, serve, stop, type Served } from './helpers';
+import { get, getFresh, serve, stop, type Served, greetingEditor } from './helpers';
 
 // One server for the reload behaviour (a start costs the warm parent's imports).
 describe('heavy serve: reloads', function () {
@@ -15,9 +15,7 @@ describe('heavy serve: reloads', function () {
   let original: string;
   let reloads = 0;
 
-  const setGreeting = (value: string) => {
-    fs.writeFileSync(mainPy, original.replace('return {"message": message}', `return {"message": ${JSON.stringify(value)}}`));
-  };
+  const setGreeting = (value: string) => greetingEditor(mainPy, () => original)(value);
 
   before(async () => {
     root = copyExample({
