@@ -71,7 +71,6 @@ export async function startAppServer(root: string, options: AppServerOptions): P
   };
 }
 
-/** A port nobody listens on right now (the OS picks it). */
 /** True when something at host:port answers an HTTP request (any status). */
 export function answers(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
