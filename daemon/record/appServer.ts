@@ -38,7 +38,9 @@ export async function startAppServer(root: string, options: AppServerOptions): P
   const profile = profiles.find((p) => p.profile === id);
   if (!profile) {
     const why = unavailable.find((u) => u.profile === id)?.reason ?? `no ${id} profile`;
-    throw Object.assign(new Error(`cannot start the app: ${why}`), { name: 'InputError' });
+    // Replay can still run against a server the user started (a [tool.heavy.serve] command, say).
+    const instead = options.purpose === 'replay' ? '; or start it yourself and pass --target URL' : '';
+    throw Object.assign(new Error(`cannot start the app: ${why}${instead}`), { name: 'InputError' });
   }
   const [file, ...args] = profile.command;
   const child = spawn(file, args, {

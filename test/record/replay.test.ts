@@ -257,6 +257,25 @@ describe('heavy replay', function () {
       }
     });
     it('a credential whose environment variable is not set', () => oneLine([har], /\$\{NOTES_PASSWORD\} is not set: \[tool\.heavy\.record\.credentials\] in pyproject\.toml reads it from the environment/, { ...env, NOTES_PASSWORD: '' }));
+    it('no app to start (a [tool.heavy.serve] command only): what is missing, and --target', () => {
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-command-only-'));
+      try {
+        fs.writeFileSync(path.join(other, 'pyproject.toml'), '[project]\nname = "x"\nversion = "0"\n\n[tool.heavy.serve]\n'
+          + 'command = ["${python}", "-m", "http.server", "--bind", "${host}", "${port}"]\n');
+        const one = path.join(other, 'one.har');
+        fs.writeFileSync(one, JSON.stringify({ log: { version: '1.2', creator: { name: 'x', version: '1' }, entries: [{
+          startedDateTime: new Date().toISOString(), time: 1,
+          request: { method: 'GET', url: 'http://127.0.0.1:8000/hello', httpVersion: 'HTTP/1.1', headers: [], queryString: [], cookies: [], headersSize: -1, bodySize: 0 },
+          response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], cookies: [], content: { size: 0, mimeType: 'application/json' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+          cache: {}, timings: { send: 0, wait: 1, receive: 0 } }] } }));
+        const r = heavySync(['replay', one, '--root', other], other, env);
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /^heavy: cannot start the app: no app object found: set app = .* under \[tool\.heavy\] in pyproject\.toml; or start it yourself and pass --target URL\n$/);
+      } finally {
+        fs.rmSync(other, { recursive: true, force: true });
+      }
+    });
     it('--export without --out', () => {
       const r = heavySync(['replay', har, '--root', root, '--export', 'artillery'], root, env);
       assert.equal(r.code, 2);
