@@ -390,13 +390,15 @@ class Engine:
             if self.stopping:
                 break
             if self.watcher.fileno() is None:
-                batch = self.watcher.batch()
+                batch = self.watcher.batch()  # polling: a scan per pass
                 if batch:
                     self.on_changes(batch)
+                    continue
             elif self.watcher.fileno() in ready:
                 mark("event")
                 self.on_changes(*self.settle())
-            elif self.learner.pending:
+                continue
+            if self.learner.pending:
                 mark(f"learned-{self.learner.learn()}")  # idle: a save arriving meanwhile waits for this, once
         return self.stop()
 

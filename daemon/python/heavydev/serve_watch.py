@@ -96,7 +96,8 @@ class Watcher:
         self.fd = None
         self.dirs: dict[int, str] = {}
         self.stamps: dict[str, tuple] = {}
-        if sys.platform.startswith("linux"):
+        # HEAVY_WATCH_POLL=1: folders inotify does not see into (NFS, WSL's /mnt/c, some container mounts).
+        if sys.platform.startswith("linux") and os.environ.get("HEAVY_WATCH_POLL", "") in ("", "0"):
             try:
                 import ctypes
 
