@@ -81,7 +81,23 @@ class Missing {
   }
 }
 
-interface Context { creds: CredentialSource; missing: Missing; where: string }
+interface Context { creds: CredentialSource; missing: Missing; where: string; literals: string[] }
+
+/**
+ * A recorded string as Artillery must send it. Artillery (and the processor) expand {{ ... }}
+ * in urls, headers and bodies, re-scanning what they put in, so a recorded "{{ name }}" would be
+ * sent as "" and a recorded "{{ $processEnvironment.KEY }}" as the replaying machine's secret.
+ * Such a string goes into a variable heavyStart sets, referenced alone: a template that is one
+ * variable and nothing else is replaced by its value as it is.
+ */
+function literal(value: string, ctx: Context): string {
+  if (!value.includes('{{')) return value;
+  let index = ctx.literals.indexOf(value);
+  if (index < 0) index = ctx.literals.push(value) - 1;
+  return `{{ ${LITERAL_VAR}${index} }}`;
+}
+
+export const LITERAL_VAR = 'heavyLiteral';
 
 function replayHeaders(headers: HarHeader[], ctx: Context, skip: (lower: string) => boolean = () => false): Record<string, string> {
   const out: Record<string, string> = {};
@@ -94,7 +110,7 @@ function replayHeaders(headers: HarHeader[], ctx: Context, skip: (lower: string)
     const configured = ctx.creds.header(lower);
     if (configured !== undefined) out[lower] = configured;
     else if (value.includes(REDACTED)) ctx.missing.add('header', name, ctx.where);
-    else out[lower] = value;
+    else out[lower] = literal(value, ctx);
   }
   return out;
 }
@@ -105,15 +121,19 @@ function fillJson(value: unknown, ctx: Context, key?: string): unknown {
     // A body field named like a redacted header (an echoed Authorization) takes the header's value.
     return ctx.creds.field(key) ?? ctx.creds.header(key) ?? ctx.missing.add('field', key, ctx.where) ?? value;
   }
+  if (typeof value === 'string') return literal(value, ctx);
   if (Array.isArray(value)) return value.map((v) => fillJson(v, ctx, key));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillJson(v, ctx, k)]));
   return value;
 }
 
+/** Part of a body the processor's heavyBody assembles: recorded text, or a credential encoded for where it goes. */
+export type BodyPart = string | { fill: string; as: 'json' | 'form' };
+
 /** body, or json/form when redacted fields are filled (Artillery escapes and encodes those). */
 function requestBody(postData: { mimeType?: string; text: string }, ctx: Context): Record<string, unknown> {
   const text = postData.text;
-  if (!text.includes(REDACTED)) return { body: text };
+  if (!text.includes(REDACTED)) return { body: literal(text, ctx) };
   const mime = postData.mimeType ?? '';
   if (/json/i.test(mime)) {
     try {
@@ -124,17 +144,34 @@ function requestBody(postData: { mimeType?: string; text: string }, ctx: Context
     const params = new URLSearchParams(text);
     const keys = [...params.keys()];
     if (new Set(keys).size === keys.length) {
-      return { form: Object.fromEntries([...params.entries()].map(([k, v]) => [k, v.includes(REDACTED) ? (fillJson(v, ctx, k) as string) : v])) };
+      return { form: Object.fromEntries([...params.entries()].map(([k, v]) => [k, v.includes(REDACTED) ? (fillJson(v, ctx, k) as string) : literal(v, ctx)])) };
     }
   }
-  // A truncated JSON body or a form with repeated keys: the template goes in place, as text.
-  return {
-    body: text.replace(/"([^"\\]{1,100})"\s*:\s*"__heavy_redacted__"|([^&=]+)=__heavy_redacted__/g, (whole, jsonKey?: string, formKey?: string) => {
-      const key = jsonKey ?? decodeURIComponent(formKey!);
-      const value = fillJson(REDACTED, ctx, key) as string;
-      return value === REDACTED ? whole : jsonKey ? `"${jsonKey}":${JSON.stringify(value)}` : `${formKey}=${value}`;
-    }),
-  };
+  // A truncated JSON body or a form with repeated keys: the processor's heavyBody puts each
+  // credential in place at run time, JSON-escaped or URL-encoded (a template put in the text
+  // would be inserted raw: a password with '&' or '"' would break the body), around the
+  // recorded text sent as it is.
+  const parts: BodyPart[] = [];
+  const pattern = /("([^"\\]{1,100})"\s*:\s*)"__heavy_redacted__"|([^&=]+)(=)__heavy_redacted__/g;
+  let last = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    const [whole, jsonLead, jsonKey, formKey] = m;
+    let key = jsonKey;
+    if (formKey !== undefined) {
+      try {
+        key = decodeURIComponent(formKey.replace(/\+/g, ' '));
+      } catch {
+        key = formKey;  // a malformed %-escape: the key as written
+      }
+    }
+    const value = fillJson(REDACTED, ctx, key) as string;
+    if (value === REDACTED) continue;  // reported as missing: no load starts
+    parts.push(text.slice(last, m.index) + (jsonLead ?? `${formKey}=`));
+    parts.push({ fill: value, as: jsonLead ? 'json' : 'form' });
+    last = m.index + whole.length;
+  }
+  parts.push(text.slice(last));
+  return { beforeRequest: 'heavyBody', heavyBody: parts.filter((p) => p !== '') };
 }
 
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);
@@ -157,8 +194,10 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
   if (!METHODS.has(method)) return undefined;
   const spec: Record<string, unknown> = {
-    url: pathOf(entry.request.url),
-    name: routeTemplate(entry.request.method, entry.request.url),
+    // Artillery puts the target in front of the url before expanding it, so a variable would not
+    // stand alone there: braces are percent-encoded instead, which servers read the same.
+    url: pathOf(entry.request.url).replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D')),
+    name: literal(routeTemplate(entry.request.method, entry.request.url), ctx),
   };
   const headers = replayHeaders(entry.request.headers ?? [], ctx);
   if (Object.keys(headers).length) spec.headers = headers;
@@ -192,7 +231,7 @@ function socketSpec(entry: HarEntry, speed: number, ctx: Context): SocketSpec {
         return { at, json: fillJson(JSON.parse(m.data), ctx) };
       } catch { /* not JSON: sent as recorded */ }
     }
-    return { at, text: m.data };
+    return { at, text: literal(m.data, ctx) };
   });
   // The recorded pause between the last send and the close (at most 5 s); the processor also waits for the replies.
   const lastSend = sends.at(-1)?.at ?? 0;
@@ -269,7 +308,7 @@ export interface Replay {
 
 export function buildReplay(sessions: Session[], plan: ReplayPlan): Replay {
   const creds = new CredentialSource(plan.credentials);
-  const ctx: Context = { creds, missing: new Missing(), where: '' };
+  const ctx: Context = { creds, missing: new Missing(), where: '', literals: [] };
   const login = creds.loginStep();
   const data: { id: string; sockets: SocketSpec[] }[] = [];
   const passes = sessions.map((session) => {
@@ -292,7 +331,7 @@ export function buildReplay(sessions: Session[], plan: ReplayPlan): Replay {
       plugins: { 'metrics-by-endpoint': { useOnlyRequestNames: true } },
       http: { timeout: 30 },
     },
-    scenarios: [{ name: 'replay', heavy: { sessions: data, duration: plan.duration }, flow }],
+    scenarios: [{ name: 'replay', heavy: { sessions: data, duration: plan.duration, literals: ctx.literals }, flow }],
   };
   // With a login, the session cookie comes from it; which cookies it sets is only known at run time.
   const unset = login ? [] : sessions.flatMap(unsetCookies);

@@ -21,6 +21,8 @@ function heavyStart(context, events, done) {
   // `loop: ..., over: heavyPlays[k]` runs session k's steps once for its own users, never for others.
   context.vars.heavyPlays = plan.sessions.map((_, k) => (k === session ? [k] : []));
   context.heavySockets = [];
+  // Recorded text that looks like a template, sent as it is through a variable of its own (artillery.ts literal()).
+  (plan.literals || []).forEach((text, i) => { context.vars[`heavyLiteral${i}`] = text; });
   return done();
 }
 
@@ -52,6 +54,22 @@ function resolveDeep(value, vars) {
   if (Array.isArray(value)) return value.map((v) => resolveDeep(v, vars));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDeep(v, vars)]));
   return value;
+}
+
+/**
+ * beforeRequest of a body holding credentials where Artillery's json/form cannot carry them (a
+ * truncated JSON body, a form with repeated keys): the recorded text as it is, each credential
+ * resolved and then JSON-escaped or URL-encoded. A Buffer, which Artillery does not expand.
+ */
+function heavyBody(requestParams, context, events, done) {
+  const parts = requestParams.heavyBody || [];
+  delete requestParams.heavyBody;  // not an option the HTTP client knows
+  requestParams.body = Buffer.from(parts.map((part) => {
+    if (typeof part === 'string') return part;
+    const value = resolve(part.fill, context.vars);
+    return part.as === 'json' ? JSON.stringify(value) : encodeURIComponent(value);
+  }).join(''));
+  return done();
 }
 
 let WebSocketClass;
@@ -97,7 +115,8 @@ function heavySocket(context, events, done) {
     let ws;
     try {
       const WebSocket = loadWs();
-      ws = new WebSocket(url, spec.protocols || [], { headers });
+      // As Artillery's HTTP timeout: a handshake nobody answers must not hold the user (and the run) forever.
+      ws = new WebSocket(url, spec.protocols || [], { headers, handshakeTimeout: 30000 });
     } catch (err) {
       events.emit('error', `websocket: ${err.message}`);
       handshakeDone();
@@ -159,4 +178,4 @@ function heavyWaitSockets(context, events, done) {
   Promise.all(open).then(() => done(), done);
 }
 
-module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, resolve };
+module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, resolve };
