@@ -6,7 +6,7 @@ import { answers, startAppServer, type AppServer } from '../record/appServer';
 import { packageRoot } from '../assets';
 import { buildReplay, PROCESSOR_FILE, sessionsOf, type ReplayPlan } from '../record/artillery';
 import { CONFIG_TABLE, missingEnv, missingMessage } from '../record/credentials';
-import { findArtillery, INSTALL_HINT } from '../record/engine';
+import { artilleryCommand, findArtillery, INSTALL_HINT } from '../record/engine';
 import { readHar } from '../record/harInput';
 import { formatSummary, summarize, type ArtilleryReport } from '../record/report';
 import { replayHtml } from '../record/reportHtml';
@@ -71,8 +71,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
     throw new InputError(`${unset.map((n) => `\${${n}}`).join(', ')} ${unset.length > 1 ? 'are' : 'is'} not set: ${CONFIG_TABLE} in pyproject.toml reads ${unset.length > 1 ? 'them' : 'it'} from the environment; set ${unset.length > 1 ? 'them' : 'it'} before heavy replay`);
   }
 
-  const artillery = findArtillery(root);
-  if (!artillery) throw new InputError(INSTALL_HINT);
+  const found = findArtillery(root);
+  if (!found) throw new InputError(INSTALL_HINT);
+  const artillery = artilleryCommand(found);
+  if (!artillery) throw new InputError(`${found} is there, but not the artillery package it starts; reinstall it ("npm install -g artillery@2")`);
   let app: AppServer | undefined;
   if (target) {
     const url = new URL(target);
@@ -101,7 +103,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let output = '';
   try {
     code = await new Promise<number>((resolve) => {
-      const child = spawn(artillery, ['run', '--output', reportFile, scriptFile], {
+      const child = spawn(artillery.file, [...artillery.args, 'run', '--output', reportFile, scriptFile], {
         cwd: work,
         env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
         stdio: ['ignore', 'pipe', 'pipe'],

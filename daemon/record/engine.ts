@@ -24,3 +24,17 @@ export function findArtillery(root: string, env: NodeJS.ProcessEnv = process.env
     }
   });
 }
+
+/**
+ * How to start the Artillery `findArtillery` found. On Windows that is npm's `artillery.cmd`
+ * shim, which Node refuses to spawn without a shell since the fix for CVE-2024-27980, and no
+ * shell line is ever built here: the shim's JavaScript entry runs on this Node instead.
+ */
+export function artilleryCommand(found: string, platform: NodeJS.Platform = process.platform,
+                                 exists: (file: string) => boolean = fs.existsSync): { file: string; args: string[] } | undefined {
+  if (platform !== 'win32' || !/\.cmd$/i.test(found)) return { file: found, args: [] };
+  const dir = path.win32.dirname(found);
+  // node_modules\.bin\artillery.cmd (a project) or %APPDATA%\npm\artillery.cmd (npm install -g).
+  const entry = [path.win32.join(dir, '..', 'artillery', 'bin', 'run'), path.win32.join(dir, 'node_modules', 'artillery', 'bin', 'run')].find(exists);
+  return entry ? { file: process.execPath, args: [entry] } : undefined;
+}

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { artilleryCommand } from '../../daemon/record/engine';
 import { artilleryScript, buildReplay, routeTemplate, sessionsOf, thinkStep, type SocketSpec } from '../../daemon/record/artillery';
 import { credentialsProblem, missingEnv, missingMessage } from '../../daemon/record/credentials';
 import { buildHar, harFromJournal, type Har, type HarEntry } from '../../daemon/record/har';
@@ -220,6 +221,17 @@ describe('recorder logic', () => {
       assert.match(credentialsProblem({ fields: { password: '${PW' } })!, /"tool\.heavy\.record\.credentials\.fields\.password": "\$\{" without a closing "\}"/);
       assert.match(credentialsProblem({ login: { path: '/l', json: {}, form: {} } })!, /has both json and form/);
       assert.deepEqual(missingEnv(['A', 'B', 'C'], { A: 'x', B: '' }), ['B', 'C']);
+    });
+  });
+
+  describe('starting Artillery', () => {
+    it('runs the found executable as it is, but npm\'s .cmd shim on Windows as its JavaScript entry on this Node (no shell)', () => {
+      assert.deepEqual(artilleryCommand('/p/node_modules/.bin/artillery', 'linux'), { file: '/p/node_modules/.bin/artillery', args: [] });
+      const project = 'C:\\p\\node_modules\\artillery\\bin\\run';
+      assert.deepEqual(artilleryCommand('C:\\p\\node_modules\\.bin\\artillery.cmd', 'win32', (f) => f === project), { file: process.execPath, args: [project] });
+      const global = 'C:\\Users\\u\\AppData\\Roaming\\npm\\node_modules\\artillery\\bin\\run';
+      assert.deepEqual(artilleryCommand('C:\\Users\\u\\AppData\\Roaming\\npm\\artillery.cmd', 'win32', (f) => f === global), { file: process.execPath, args: [global] });
+      assert.equal(artilleryCommand('C:\\x\\artillery.cmd', 'win32', () => false), undefined);
     });
   });
 
