@@ -120,12 +120,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } finally {
     await app?.stop();
   }
-  if (code !== 0 || !fs.existsSync(reportFile)) {
+  // The script may hold what a browser export recorded (tokens): it does not outlive the run.
+  const report = fs.existsSync(reportFile) ? fs.readFileSync(reportFile, 'utf8') : undefined;
+  fs.rmSync(work, { recursive: true, force: true });
+  if (code !== 0 || report === undefined) {
     process.stderr.write(`heavy: Artillery failed (exit ${code}):\n${output.trim().split('\n').slice(-15).join('\n')}\n`);
     return 1;
   }
-  const summary = summarize(JSON.parse(fs.readFileSync(reportFile, 'utf8')) as ArtilleryReport);
-  fs.rmSync(work, { recursive: true, force: true });
+  const summary = summarize(JSON.parse(report) as ArtilleryReport);
   if (args.values['--html']) fs.writeFileSync(path.resolve(args.values['--html']), replayHtml(summary, `Replay of ${files.map((f) => path.basename(f)).join(', ')}`));
   if (json) process.stdout.write(JSON.stringify({ target, users: plan.users, sessions: sessions.length, ...summary }, null, 2) + '\n');
   else {
