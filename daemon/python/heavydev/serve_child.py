@@ -45,6 +45,10 @@ class Channel:
             os._exit(0)  # abandoned: a newer version won, or the server stops
 
 
+# The warm parent, which imports this module before it forks any child.
+PARENT_PID = os.getpid()
+
+
 def die_with_parent() -> None:
     """SIGKILL when the parent dies, however it dies (even kill -9): no child outlives the server."""
     try:
@@ -53,7 +57,9 @@ def die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:
         pass
-    if os.getppid() == 1:
+    # Died before the prctl took: an orphan is adopted by init or by the nearest subreaper (a
+    # terminal, systemd --user), so the test is "not the parent any more", not "pid 1".
+    if os.getppid() != PARENT_PID:
         os._exit(0)
 
 
