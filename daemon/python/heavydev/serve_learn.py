@@ -34,6 +34,12 @@ class Reporter:
     def check(self) -> None:
         if len(sys.modules) == self.count:  # the idle case: one comparison per tick
             return
+        try:
+            self._report()
+        except Exception:  # noqa: BLE001 - runs on the server's tick: learning must never stop the app
+            self.count = len(sys.modules)
+
+    def _report(self) -> None:
         fresh = []
         for name, module in list(sys.modules.items()):
             if name in self.known:
