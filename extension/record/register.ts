@@ -7,13 +7,16 @@ import { heavyScript } from '../../daemon/client';
 import type { ReplaySummary } from '../../daemon/record/report';
 import { trustedCommand } from '../trust';
 import { pickProjectFolder } from '../util/projectFolder';
+import { ReplayReportPanel } from './reportPanel';
 
 export interface ReplayOutcome {
   ok: boolean;
   message: string;
   summary?: ReplaySummary;
-  /** The HTML report (a temp file). */
+  /** The HTML report (a temp file, for a browser). */
   html?: string;
+  /** The report shown in the editor's webview. */
+  webviewHtml?: string;
 }
 
 /** Options a caller (a test, another extension) may pass; the palette passes none and asks. */
@@ -116,6 +119,8 @@ export function register(context: vscode.ExtensionContext): void {
   let channel: vscode.OutputChannel | undefined;
   const log = () => (channel ??= vscode.window.createOutputChannel('Heavy Dev: Replay'));
   context.subscriptions.push({ dispose: () => channel?.dispose() });
+  const panel = new ReplayReportPanel();
+  context.subscriptions.push(panel);
   const showLog = 'Show Log';
   function failed(message: string): ReplayOutcome {
     void vscode.window.showErrorMessage(`Heavy Dev: ${message}`, showLog).then((c) => { if (c === showLog) log().show(true); });
@@ -154,13 +159,15 @@ export function register(context: vscode.ExtensionContext): void {
     }
     const message = `Replayed ${path.basename(file)} with ${users} user(s): ${summary.requests} requests (${summary.throughput.toFixed(1)}/s), `
       + `${summary.errors} errors (${(summary.errorRate * 100).toFixed(2)}%), p95 ${Math.round(summary.latency.p95 * 10) / 10} ms.`;
-    const open = 'Open HTML report';
+    // The report opens beside the summary: charts and per-route table in a webview.
+    panel.show(summary, `Replay: ${path.basename(file)}`);
+    const open = 'Open in Browser';
     const show = summary.errors ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     void show(message, open, showLog).then((c) => {
       if (c === open) void vscode.env.openExternal(vscode.Uri.file(html));
       if (c === showLog) log().show(true);
     });
-    return { ok: run.code === 0, message, summary, html };
+    return { ok: run.code === 0, message, summary, html, webviewHtml: panel.html };
   }
 
   context.subscriptions.push(trustedCommand('heavy.replayRecording', replay));

@@ -34,13 +34,20 @@ describe('Record and replay', function () {
     const savedPath = process.env.PATH;
     process.env.PATH = `${ENGINE_BIN}${path.delimiter}${savedPath ?? ''}`;
     try {
-      const r = await vscode.commands.executeCommand<{ ok: boolean; message: string; summary: { requests: number; errors: number }; html: string }>(
+      const r = await vscode.commands.executeCommand<{ ok: boolean; message: string; summary: { requests: number; errors: number }; html: string; webviewHtml?: string }>(
         'heavy.replayRecording', { file, users: 2, duration: 0 });
       assert.equal(r.ok, true, r.message);
       assert.equal(r.summary.requests, 6);
       assert.equal(r.summary.errors, 0);
       assert.match(r.message, /^Replayed replay-command-test\.har with 2 user\(s\): 6 requests \(.*\/s\), 0 errors \(0\.00%\), p95 [\d.]+ ms\.$/);
-      assert.match(fs.readFileSync(r.html, 'utf8'), /<html/i);
+      assert.match(fs.readFileSync(r.html, 'utf8'), /<svg class="chart"/);
+      // The report is open in a webview, with its charts and the route's row.
+      const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+        .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('heavy.replayReport'));
+      assert.ok(tab, 'no replay report webview is open');
+      assert.equal(tab.label, 'Replay: replay-command-test.har');
+      assert.match(r.webviewHtml ?? '', /<svg class="chart"[\s\S]*<td>GET \/hello<\/td><td>6<\/td>/);
+      assert.match(r.webviewHtml ?? '', /Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'nonce-/);
     } finally {
       process.env.PATH = savedPath;
       fs.rmSync(file, { force: true });
