@@ -49,6 +49,12 @@ async def count_hits(request, call_next):
 @app.get("/hits")
 def hits() -> dict:
     return HITS
+
+
+@app.post("/hits/reset")
+def reset() -> dict:
+    HITS.update(n=0, first=None, last=None)
+    return HITS
 `;
 
 function copy() {
@@ -210,6 +216,47 @@ try {
       console.log(`    errors ${s.errors} (${(s.errorRate * 100).toFixed(2)}%), status codes ${JSON.stringify(s.codes)}`);
       console.log(`    server saw ${seen} of ${expected} expected (${USERS} users x ${recorded} recorded): ${seen === expected ? 'all of them' : 'MISMATCH'}`);
       console.log(`    whole command ${wallS.toFixed(1)} s wall (Artillery's start-up included)`);
+
+      // 3. Throughput with the pauses taken out, next to Artillery's own figure for the same
+      // endpoint: the same users each sending the same GETs, from a plain script with no
+      // processor, so whatever heavy replay's script and processor add shows.
+      const FAST_USERS = 4;
+      const rate = async () => {
+        const h = JSON.parse((await get(`${target}/hits`, false)).body);
+        return { n: h.n, perS: h.n > 1 && h.last > h.first ? (h.n - 1) / (h.last - h.first) : NaN };
+      };
+      const reset = () => new Promise((resolve, reject) => {
+        const req = http.request(`${target}/hits/reset`, { method: 'POST' }, (res) => { res.resume(); res.on('end', resolve); });
+        req.on('error', reject);
+        req.end();
+      });
+      const runs = { replay: [], artillery: [] };
+      const plainDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-bench-artillery-'));
+      try {
+        const plain = path.join(plainDir, 'plain.yml');
+        fs.writeFileSync(plain, JSON.stringify({
+          config: { target, phases: [{ duration: 1, arrivalCount: FAST_USERS }] },
+          scenarios: [{ flow: [{ loop: [{ get: { url: '/hello' } }], count: recorded }] }],
+        }));
+        for (let i = 0; i < 3; i++) {
+          await reset();
+          const fast = start(process.execPath, [HEAVY, 'replay', har, '--root', root, '--target', target, '--users', String(FAST_USERS), '--speed', '1000', '--json'], root,
+            { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` });
+          if (await fast.exited !== 0) throw new Error(`heavy replay --speed 1000 failed:\n${fast.output()}`);
+          runs.replay.push(await rate());
+          await reset();
+          const art = start(path.join(bin, 'artillery'), ['run', '--quiet', plain], plainDir);
+          if (await art.exited !== 0) throw new Error(`artillery run failed:\n${art.output()}`);
+          runs.artillery.push(await rate());
+        }
+      } finally {
+        fs.rmSync(plainDir, { recursive: true, force: true });
+      }
+      const med = (xs) => median(xs.map((r) => r.perS));
+      console.log(`  throughput, pauses taken out (${FAST_USERS} users x ${recorded} GET /hello, as the server counted them, medians of 3):`);
+      console.log(`    heavy replay --speed 1000      ${med(runs.replay).toFixed(0)} requests/s (${runs.replay.map((r) => r.n).join(', ')} requests)`);
+      console.log(`    Artillery, plain script        ${med(runs.artillery).toFixed(0)} requests/s (${runs.artillery.map((r) => r.n).join(', ')} requests)`);
+      console.log(`    heavy replay / Artillery       ${(med(runs.replay) / med(runs.artillery)).toFixed(2)}x`);
     } finally {
       app.signal('SIGTERM');
       await Promise.race([app.exited, new Promise((r) => setTimeout(r, 5000))]);
