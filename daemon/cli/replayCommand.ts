@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,48 +81,76 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (!(await answers(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80))))) {
       throw new InputError(`${target} does not answer; start the app or leave out --target to let heavy replay start it`);
     }
-  } else {
-    app = await startAppServer(root, { purpose: 'replay', stdio: 'pipe' });
-    try {
-      await app.ready();
-    } catch (err) {
-      await app.stop();
-      throw err;
-    }
-    target = `http://${app.host}:${app.port}`;
   }
 
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-'));
-  const scriptFile = path.join(work, 'load.yml');
-  const reportFile = path.join(work, 'report.json');
-  const fullPlan: ReplayPlan = { ...plan, target, credentials };
-  writeScript(work, buildReplay(sessions, fullPlan).script);
-  const json = args.flags.has('--json');
-  process.stderr.write(`heavy: replaying ${sessions.length} session(s) from ${files.length} file(s) with ${plan.users} user(s) against ${target} on Artillery\n`);
-  let code: number;
+  // Ctrl+C, SIGTERM or a closed terminal stop the load, the app heavy replay started and the
+  // temporary script folder, and nothing is left running: Artillery leads a process group of
+  // its own (it may outlive a SIGTERM to its first process), which is stopped as a whole.
+  let stopped: NodeJS.Signals | undefined;
+  let engine: ChildProcess | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopped ??= signal;
+    if (engine) stopGroup(engine);
+  };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  let work: string | undefined;
+  let code = 1;
   let output = '';
+  let report: string | undefined;
+  const json = args.flags.has('--json');
   try {
-    code = await new Promise<number>((resolve) => {
-      const child = spawn(artillery.file, [...artillery.args, 'run', '--output', reportFile, scriptFile], {
-        cwd: work,
-        env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    if (!target) {
+      app = await startAppServer(root, { purpose: 'replay', stdio: 'pipe' });
+      await app.ready();
+      target = `http://${app.host}:${app.port}`;
+    }
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-'));
+    const scriptFile = path.join(work, 'load.yml');
+    const reportFile = path.join(work, 'report.json');
+    const fullPlan: ReplayPlan = { ...plan, target, credentials };
+    writeScript(work, buildReplay(sessions, fullPlan).script);
+    if (!stopped) {
+      process.stderr.write(`heavy: replaying ${sessions.length} session(s) from ${files.length} file(s) with ${plan.users} user(s) against ${target} on Artillery\n`);
+      let child: ChildProcess | undefined;
+      code = await new Promise<number>((resolve) => {
+        child = spawn(artillery.file, [...artillery.args, 'run', '--output', reportFile, scriptFile], {
+          cwd: work,
+          env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: process.platform !== 'win32',
+        });
+        engine = child;
+        const take = (d: Buffer) => {
+          output = (output + d).slice(-20000);
+          if (!json && !stopped) process.stderr.write(d);
+        };
+        child.stdout!.on('data', take);
+        child.stderr!.on('data', take);
+        child.once('error', (err) => { output += err.message; resolve(127); });
+        child.once('exit', (c) => resolve(c ?? 1));
       });
-      const take = (d: Buffer) => {
-        output = (output + d).slice(-20000);
-        if (!json) process.stderr.write(d);
-      };
-      child.stdout.on('data', take);
-      child.stderr.on('data', take);
-      child.once('error', (err) => { output += err.message; resolve(127); });
-      child.once('exit', (c) => resolve(c ?? 1));
-    });
+      engine = undefined;
+      // Whatever of its group outlived it (a worker) goes with it.
+      try {
+        const pid = (child as ChildProcess | undefined)?.pid;
+        if (process.platform !== 'win32' && pid) process.kill(-pid, 'SIGKILL');
+      } catch { /* the group is empty */ }
+    }
+    // The script may hold what a browser export recorded (tokens): it does not outlive the run.
+    report = fs.existsSync(reportFile) ? fs.readFileSync(reportFile, 'utf8') : undefined;
+  } catch (err) {
+    // A Ctrl+C while the app starts reaches the app too: that is the stop, not its failure.
+    if (!stopped) throw err;
   } finally {
     await app?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
-  // The script may hold what a browser export recorded (tokens): it does not outlive the run.
-  const report = fs.existsSync(reportFile) ? fs.readFileSync(reportFile, 'utf8') : undefined;
-  fs.rmSync(work, { recursive: true, force: true });
+  if (stopped) {
+    process.stderr.write(`heavy: replay stopped (${stopped}) before it finished; no report\n`);
+    return 128 + (os.constants.signals[stopped] ?? 2);
+  }
   if (code !== 0 || report === undefined) {
     process.stderr.write(`heavy: Artillery failed (exit ${code}):\n${output.trim().split('\n').slice(-15).join('\n')}\n`);
     return 1;
@@ -149,6 +177,18 @@ function numberOption(values: Record<string, string>, name: string, fallback: nu
     throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${rule.min}, not "${text}"`);
   }
   return n;
+}
+
+/** SIGTERM to the engine's process group, then SIGKILL to whatever of it is left 2 s later. */
+function stopGroup(child: ChildProcess): void {
+  const send = (signal: NodeJS.Signals) => {
+    try {
+      if (process.platform !== 'win32' && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch { /* gone already */ }
+  };
+  send('SIGTERM');
+  setTimeout(() => send('SIGKILL'), 2000).unref();
 }
 
 /** load.yml (JSON, which is YAML: `artillery run` reads it as it is) and the processor it names. */

@@ -193,12 +193,23 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   const method = entry.request.method.toLowerCase();
   // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
   if (!METHODS.has(method)) return undefined;
+  // A redacted query parameter (?token=...) is filled like a redacted field, through `qs`
+  // (whose values Artillery expands), and left out of the url.
+  const u = new URL(entry.request.url.replace(/^ws/, 'http'));
+  const qs: Record<string, string> = {};
+  for (const [name, value] of [...u.searchParams]) {
+    if (!value.includes(REDACTED)) continue;
+    const filled = fillJson(value, ctx, name) as string;
+    u.searchParams.delete(name);
+    if (filled !== value) qs[name] = filled;
+  }
   const spec: Record<string, unknown> = {
     // Artillery puts the target in front of the url before expanding it, so a variable would not
     // stand alone there: braces are percent-encoded instead, which servers read the same.
-    url: pathOf(entry.request.url).replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D')),
+    url: (u.pathname + u.search).replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D')),
     name: literal(routeTemplate(entry.request.method, entry.request.url), ctx),
   };
+  if (Object.keys(qs).length) spec.qs = qs;
   const headers = replayHeaders(entry.request.headers ?? [], ctx);
   if (Object.keys(headers).length) spec.headers = headers;
   if (entry.request.postData?.text) Object.assign(spec, requestBody(entry.request.postData, ctx));

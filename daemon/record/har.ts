@@ -2,6 +2,9 @@
 // request or WebSocket event to a journal (so a kill -9 loses at most the last flush); a HAR
 // is built from the journal on stop, or from a leftover journal at the next start.
 
+/** log.creator.name of the recordings heavy record writes; replay knows its own by it. */
+export const HEAVY_CREATOR = 'Heavy Dev';
+
 export interface HarHeader { name: string; value: string; comment?: string }
 export interface HarCookie { name: string; value: string }
 export interface HarWebSocketMessage { type: 'send' | 'receive'; time: number; opcode: number; data: string }
@@ -116,7 +119,7 @@ export function buildHar(entries: HarEntry[], version: string): Har {
   return {
     log: {
       version: '1.2',
-      creator: { name: 'Heavy Dev', version },
+      creator: { name: HEAVY_CREATOR, version },
       pages: [...pages.values()],
       entries,
     },

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Har, HarEntry, HarHeader, HarWebSocketMessage } from './har';
+import { HEAVY_CREATOR, type Har, type HarEntry, type HarHeader, type HarWebSocketMessage } from './har';
 
 // Reading a HAR to replay: ours or a browser's export. Anything unusable is one line naming
 // the file and the entry (the CLI prints it and exits 2), never a stack trace.
@@ -67,12 +67,15 @@ export function normaliseHar(doc: unknown, file: string): NormalisedHar {
     if (problem) throw new HarInputError(`${file}: entry ${i + 1}: ${problem}`);
   });
   const origin = appOrigin(log.entries);
+  // Everything in our own recording went through the one proxy to the one app, whatever Host
+  // the client named (localhost and 127.0.0.1, a forwarded name): none of it is another origin.
+  const ours = (log as { creator?: { name?: unknown } }).creator?.name === HEAVY_CREATOR;
   const left = new Map<Reason, number>();
   const otherHosts = new Set<string>();
   const kept: HarEntry[] = [];
   let bodiesMissing = 0;
   log.entries.forEach((entry, i) => {
-    const reason = leftOutBecause(entry, origin);
+    const reason = leftOutBecause(entry, ours ? undefined : origin);
     if (reason) {
       left.set(reason, (left.get(reason) ?? 0) + 1);
       if (reason === 'origin') otherHosts.add(new URL(entry.request.url).host);
@@ -134,7 +137,7 @@ const answered = (entry: HarEntry) => typeof entry.response?.status === 'number'
 /**
  * The app is where the browser went: the first page it loaded (`_resourceType: "document"`,
  * set by Chrome DevTools and Playwright), else the first request that got an answer. Our own
- * recordings hold one origin only (the recorder's), so this keeps all of them.
+ * recordings are never filtered by origin (see normaliseHar).
  */
 function appOrigin(entries: HarEntry[]): string | undefined {
   const web = entries.filter(isWeb).sort((a, b) => Date.parse(a.startedDateTime) - Date.parse(b.startedDateTime));
@@ -142,9 +145,10 @@ function appOrigin(entries: HarEntry[]): string | undefined {
   return first && originOf(first.request.url);
 }
 
+/** `origin` undefined: every origin is the app's (our own recordings). */
 function leftOutBecause(entry: HarEntry, origin: string | undefined): Reason | undefined {
   if (!isWeb(entry)) return 'scheme';
-  if (originOf(entry.request.url) !== origin) return 'origin';
+  if (origin !== undefined && originOf(entry.request.url) !== origin) return 'origin';
   // Chrome writes status 0 (with _error), Playwright -1 (with response._failureText) when no
   // response came: blocked, refused, cancelled. Whether the server saw it is unknown.
   if (!answered(entry)) return 'failed';

@@ -5,7 +5,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { parseCookieHeader, parseSetCookie, type HarEntry, type HarHeader, type HarWebSocketMessage } from './har';
 import type { Journal } from './journal';
-import { recordBody, redactHeaderValue, redactJson, REDACTED, type RedactOptions } from './redact';
+import { recordBody, redactHeaderValue, redactJson, redactUrl, REDACTED, type RedactOptions } from './redact';
 import { cookiePairs, SessionTracker } from './sessions';
 
 // The recording reverse proxy: http-proxy-3 passes HTTP/1.1 through (keep-alive, chunked,
@@ -261,7 +261,7 @@ interface HttpTimes {
 }
 
 function httpEntry(req: http.IncomingMessage, res: http.IncomingMessage, t: HttpTimes): HarEntry {
-  const url = requestUrl(req, 'http');
+  const url = redactUrl(requestUrl(req, 'http'), t.redact);
   const requestType = String(req.headers['content-type'] ?? '');
   const responseType = String(res.headers['content-type'] ?? '');
   const requestBody = t.body.size > 0 ? recordBody(t.body.bytes(), t.body.size, requestType, t.redact) : undefined;
@@ -333,7 +333,7 @@ function decode(bytes: Buffer, encoding: string, cut: boolean): { bytes: Buffer 
 
 function wsEntry(req: http.IncomingMessage, res: http.IncomingMessage | undefined,
                  t: { started: number; connection: string; session: string; redact: RedactOptions; protocol: string }): HarEntry {
-  const url = requestUrl(req, 'ws');
+  const url = redactUrl(requestUrl(req, 'ws'), t.redact);
   return {
     pageref: t.session,
     startedDateTime: new Date(t.started).toISOString(),

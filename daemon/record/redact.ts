@@ -55,6 +55,18 @@ export function isSecretKey(key: string, options: RedactOptions): boolean {
 }
 
 /** Replaces the values of secret-looking keys anywhere in a JSON document. */
+/**
+ * A URL with the values of secret-named query parameters (?token=..., ?password=...) replaced:
+ * tokens in query strings are common (signed links, OAuth callbacks, API keys).
+ */
+export function redactUrl(url: URL, options: RedactOptions): URL {
+  if (!options.enabled || ![...url.searchParams.keys()].some((k) => isSecretKey(k, options))) return url;
+  const out = new URL(url.href);
+  const params = [...url.searchParams].map(([k, v]): [string, string] => [k, isSecretKey(k, options) ? REDACTED : v]);
+  out.search = new URLSearchParams(params).toString();
+  return out;
+}
+
 export function redactJson(value: unknown, options: RedactOptions): unknown {
   if (Array.isArray(value)) return value.map((v) => redactJson(v, options));
   if (value && typeof value === 'object') {

@@ -21,6 +21,22 @@ function har(base: string): unknown {
   return { log: { version: '1.2', creator: { name: 'test', version: '1' }, entries: [entry(0, '/hello'), entry(1, '/hello'), entry(2, '/hello')] } };
 }
 
+function findReplayTab(): vscode.Tab | undefined {
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+    .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('heavy.replayReport'));
+}
+
+async function replayTab(timeoutMs: number): Promise<vscode.Tab | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (let tab = findReplayTab(); ; tab = findReplayTab()) {
+    if (tab || Date.now() > deadline) return tab;
+    await new Promise<void>((resolve) => {
+      const sub = vscode.window.tabGroups.onDidChangeTabs(() => { sub.dispose(); resolve(); });
+      setTimeout(() => { sub.dispose(); resolve(); }, 250);
+    });
+  }
+}
+
 describe('Record and replay', function () {
   this.timeout(180000);
 
@@ -42,8 +58,8 @@ describe('Record and replay', function () {
       assert.match(r.message, /^Replayed replay-command-test\.har with 2 user\(s\): 6 requests \(.*\/s\), 0 errors \(0\.00%\), p95 [\d.]+ ms\.$/);
       assert.match(fs.readFileSync(r.html, 'utf8'), /<svg class="chart"/);
       // The report is open in a webview, with its charts and the route's row.
-      const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs)
-        .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('heavy.replayReport'));
+      // The tab model reaches the extension host after the panel is created, so wait for it.
+      const tab = await replayTab(10000);
       assert.ok(tab, 'no replay report webview is open');
       assert.equal(tab.label, 'Replay: replay-command-test.har');
       assert.match(r.webviewHtml ?? '', /<svg class="chart"[\s\S]*<td>GET \/hello<\/td><td>6<\/td>/);

@@ -1,0 +1,85 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildHar, type HarEntry } from '../../daemon/record/har';
+import { HEAVY } from '../helpers/project';
+import { artilleryBin } from './helpers';
+
+// Stopping heavy replay (Ctrl+C, SIGTERM, VS Code's Cancel) stops the load at once: no
+// Artillery left sending, no temporary script folder left behind (a trial found both).
+
+function entry(url: string, at: number): HarEntry {
+  return {
+    startedDateTime: new Date(at).toISOString(), time: 1, _session: '1',
+    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+    cache: {}, timings: { send: 0, wait: 1, receive: 0 },
+  };
+}
+
+/** Every process whose command line mentions `needle`, from /proc. */
+function processesWith(needle: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo')).map((l) => Number(l.trim().split(/\s+/, 1)[0]));
+}
+
+describe('heavy replay, stopped', function () {
+  this.timeout(120000);
+  let server: http.Server;
+  let hits = 0;
+  let root: string;
+  before(async () => {
+    server = http.createServer((_req, res) => { hits++; res.end('ok'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-stop-'));
+    fs.writeFileSync(path.join(root, 'pyproject.toml'), '[project]\nname = "stop"\n');
+  });
+  after(() => {
+    server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} to heavy replay alone stops Artillery and removes its script folder`, async () => {
+      const port = (server.address() as AddressInfo).port;
+      const marker = `stop-${signal}-${process.pid}.har`;
+      const har = path.join(root, marker);
+      fs.writeFileSync(har, JSON.stringify(buildHar([entry(`http://127.0.0.1:${port}/a`, 0), entry(`http://127.0.0.1:${port}/b`, 100)], 't')));
+      const tmpBefore = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('heavy-replay-') && !n.startsWith('heavy-replay-stop-')));
+      const child = spawn(process.execPath, [HEAVY, 'replay', har, '--root', root, '--target', `http://127.0.0.1:${port}`, '--duration', '60', '--users', '2'], {
+        env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d) => { err += d; });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      // Load is flowing.
+      const started = hits;
+      const deadline = Date.now() + 60000;
+      while (hits < started + 20) {
+        assert.ok(Date.now() < deadline, `no load reached the server:\n${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const stoppedAt = Date.now();
+      child.kill(signal);
+      const code = await exited;
+      assert.ok(Date.now() - stoppedAt < 10000, 'heavy replay took over 10 s to stop');
+      assert.equal(code, signal === 'SIGTERM' ? 143 : 130, err);
+      assert.match(err, new RegExp(`heavy: replay stopped \\(${signal}\\) before it finished; no report`));
+      // Nothing keeps sending: the count settles within a second of the exit.
+      await new Promise((r) => setTimeout(r, 1000));
+      const settled = hits;
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(hits, settled, 'requests still arrive after heavy replay stopped');
+      const leftover = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('heavy-replay-') && !n.startsWith('heavy-replay-stop-') && !tmpBefore.has(n));
+      assert.deepEqual(leftover, [], 'the temporary script folder is left behind');
+      assert.deepEqual(processesWith('load.yml').filter((pid) => {
+        try { return fs.readlinkSync(`/proc/${pid}/cwd`).includes('heavy-replay-'); } catch { return false; }
+      }), [], 'an Artillery process is still running');
+    });
+  }
+});
