@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { answers, startAppServer, type AppServer } from '../record/appServer';
-import { finishJournal, Journal, JOURNAL_SUFFIX, recoverJournals } from '../record/journal';
+import { clearJournalFor, finishJournal, Journal, recoverJournals } from '../record/journal';
 import { defaultRecordingName, recordingsDir } from '../record/outputPath';
 import { startRecordingProxy, type RecordingProxy } from '../record/proxy';
 import { redactOptions } from '../record/redact';
@@ -24,7 +24,13 @@ export async function recordCommand(argv: string[]): Promise<number> {
   if (!out.endsWith('.har')) throw new UsageError('--out must name a .har file');
   const keepSecrets = args.flags.has('--keep-secrets');
 
-  for (const done of recoverJournals(dir, version)) {
+  let leftover;
+  try {
+    leftover = clearJournalFor(out, version);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  for (const done of [...(leftover ? [leftover] : []), ...recoverJournals(dir, version)]) {
     process.stderr.write(`heavy: recovered an interrupted recording: ${done.requests} requests, ${done.messages} WebSocket messages in ${done.file}\n`);
   }
   let app: AppServer | undefined;
@@ -43,7 +49,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
     const deadline = Date.now() + 120000;
     while (!(await answers(upstream.host, upstream.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   }
-  const journal = new Journal(out + JOURNAL_SUFFIX);
+  const journal = new Journal(out, version);
   const live = liveLine(journal);
   let proxy: RecordingProxy;
   try {

@@ -3,34 +3,58 @@ import * as path from 'node:path';
 import { harFromJournal, type BuiltHar, type JournalEvent } from './har';
 import { writeFileAtomic } from '../util/atomicFile';
 
-// The recording on disk while the recorder runs: an append-only file of JSON lines next to
-// the HAR-to-be (<out>.journal). Events are buffered and written, then fdatasync'ed, every
-// FLUSH_MS, so a kill -9 (or a power cut) loses at most that much. Stop turns it into the HAR.
+// The recording on disk while the recorder runs, in two forms:
+// - an append-only file of JSON lines next to the HAR-to-be (<out>.journal). Events are
+//   buffered and written, then fdatasync'ed, every FLUSH_MS, so a kill -9 (or a power cut)
+//   loses at most that much; the next start turns a dead recorder's journal into its HAR.
+// - the HAR itself, rewritten atomically from memory whenever something new was recorded,
+//   at most every SNAPSHOT_MS. So the file at --out is valid HAR at every moment, holding
+//   everything up to the last snapshot, even if nobody ever runs the recorder again.
+// Stop writes the final HAR and removes the journal.
 
 export const FLUSH_MS = 250;
+export const SNAPSHOT_MS = 500;
+/** A snapshot may use at most 1/SNAPSHOT_DUTY of the recorder's time: big recordings back off. */
+const SNAPSHOT_DUTY = 5;
 export const JOURNAL_SUFFIX = '.journal';
 
 export class Journal {
   private fd: number;
   private buffer: string[] = [];
+  /** Every line so far, for the snapshots. */
+  private lines: string[] = [];
+  private snapshotted = 0;
+  private nextSnapshot = 0;
   private timer: NodeJS.Timeout;
   requests = 0;
   messages = 0;
 
-  constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    // 0o600: the journal may hold secrets under --keep-secrets.
-    this.fd = fs.openSync(file, 'a', 0o600);
+  /** `har` is the file the journal becomes; `version` goes in its creator. */
+  constructor(readonly har: string, private readonly version: string) {
+    fs.mkdirSync(path.dirname(har), { recursive: true });
+    // 0o600: the journal may hold secrets under --keep-secrets. 'w': a leftover journal
+    // was recovered (or refused) by the caller before this.
+    this.fd = fs.openSync(this.file, 'w', 0o600);
     // Who writes it: a later start recovers only journals whose recorder is gone.
-    this.buffer.push(JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
-    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.push(JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
+    this.snapshot(true);
+    this.timer = setInterval(() => { this.flush(); this.snapshot(); }, FLUSH_MS);
     this.timer.unref();
+  }
+
+  get file(): string {
+    return this.har + JOURNAL_SUFFIX;
   }
 
   append(event: JournalEvent): void {
     if (event.k === 'http' || event.k === 'ws') this.requests++;
     else if (event.k === 'msg') this.messages++;
-    this.buffer.push(JSON.stringify(event) + '\n');
+    this.push(JSON.stringify(event) + '\n');
+  }
+
+  private push(line: string): void {
+    this.buffer.push(line);
+    this.lines.push(line);
   }
 
   flush(): void {
@@ -39,6 +63,21 @@ export class Journal {
     this.buffer = [];
     fs.writeSync(this.fd, text);
     fs.fdatasyncSync(this.fd);
+  }
+
+  /** Rewrites the HAR from memory if anything was recorded since the last time. */
+  private snapshot(force = false): void {
+    if (this.fd < 0 || (!force && (this.lines.length === this.snapshotted || Date.now() < this.nextSnapshot))) return;
+    const started = Date.now();
+    const count = this.lines.length;
+    try {
+      writeAtomic(this.har, JSON.stringify(harFromJournal(this.lines.join(''), this.version).har, null, 2) + '\n');
+      this.snapshotted = count;
+    } catch (err) {
+      // A full disk or a removed folder: the journal still has it; say so once per failure.
+      process.stderr.write(`heavy: could not update ${this.har}: ${(err as Error).message}\n`);
+    }
+    this.nextSnapshot = Date.now() + Math.max(SNAPSHOT_MS, (Date.now() - started) * SNAPSHOT_DUTY);
   }
 
   close(): void {
@@ -63,6 +102,26 @@ export function finishJournal(journal: string, version: string): BuiltHar & { fi
   return { ...built, file };
 }
 
+/**
+ * A journal left at `har`'s own path, before a new recording takes that path: a live
+ * recorder's is refused; a dead one's becomes a HAR beside it (never overwritten).
+ */
+export function clearJournalFor(har: string, version: string): (BuiltHar & { file: string }) | undefined {
+  const journal = har + JOURNAL_SUFFIX;
+  if (!fs.existsSync(journal)) return undefined;
+  const pid = writerPid(journal);
+  if (pid !== undefined && pid !== process.pid && alive(pid)) {
+    throw new Error(`another heavy record (pid ${pid}) is recording to ${har}; stop it or pass another --out`);
+  }
+  const stem = har.slice(0, -'.har'.length);
+  let aside = `${stem}-interrupted.har`;
+  for (let n = 2; fs.existsSync(aside); n++) aside = `${stem}-interrupted-${n}.har`;
+  const built = harFromJournal(fs.readFileSync(journal, 'utf8'), version);
+  writeAtomic(aside, JSON.stringify(built.har, null, 2) + '\n');
+  fs.rmSync(journal, { force: true });
+  return { ...built, file: aside };
+}
+
 /** Journals left in `dir` by a recorder that was killed: each becomes its HAR. */
 export function recoverJournals(dir: string, version: string, except?: string): (BuiltHar & { file: string })[] {
   let names: string[];
@@ -78,12 +137,21 @@ export function recoverJournals(dir: string, version: string, except?: string): 
 }
 
 function writerAlive(journal: string): boolean {
+  const pid = writerPid(journal);
+  return pid !== undefined && pid !== process.pid && alive(pid);
+}
+
+function writerPid(journal: string): number | undefined {
   const first = fs.readFileSync(journal, 'utf8').split('\n', 1)[0];
-  let pid: number | undefined;
   try {
-    pid = (JSON.parse(first) as { pid?: number }).pid;
-  } catch { /* torn first line: nobody is writing it */ }
-  if (!pid || pid === process.pid) return false;
+    const pid = (JSON.parse(first) as { pid?: number }).pid;
+    return typeof pid === 'number' && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined; // torn first line: nobody is writing it
+  }
+}
+
+function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

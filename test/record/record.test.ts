@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { WebSocket } from 'ws';
 import type { Har } from '../../daemon/record/har';
 import { harFromJournal } from '../../daemon/record/har';
@@ -101,25 +101,49 @@ describe('heavy record', function () {
     assert.ok(!text.includes(REDACTED));
   });
 
-  it('loses at most the last second to kill -9: the journal holds the entries and becomes the HAR at the next start', async () => {
+  it('loses at most the last second to kill -9: the file at --out is valid HAR all along, and the journal completes it at the next start', async () => {
     const out = path.join(root, '.heavy', 'recordings', 'killed.har');
     const rec = await startRecorder(root, ['--out', out]);
+    // Valid (empty) HAR from the first moment.
+    assert.equal((await validHar(out)).log.entries.length, 0);
     const agent = new http.Agent({ keepAlive: true });
     for (let i = 0; i < 3; i++) await request(`${rec.url}/hello`, { agent });
     agent.destroy();
     await new Promise((r) => setTimeout(r, 1000));
     rec.child.kill('SIGKILL');
     await rec.exited;
-    assert.ok(!fs.existsSync(out));
-    const built = harFromJournal(fs.readFileSync(`${out}.journal`, 'utf8'), 'test');
-    assert.equal(built.requests, 3);
-    // The serve engine dies with the recorder (PR_SET_PDEATHSIG). The next start recovers the journal.
+    const snapshot = await validHar(out);
+    assert.deepEqual(snapshot.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello', '/hello', '/hello']);
+    assert.equal(harFromJournal(fs.readFileSync(`${out}.journal`, 'utf8'), 'test').requests, 3);
+    // The serve engine dies with the recorder (PR_SET_PDEATHSIG). The next start (any --out) recovers the journal.
     const next = await startRecorder(root, []);
     assert.match(next.output(), /recovered an interrupted recording: 3 requests, 0 WebSocket messages in .*killed\.har/);
     next.child.kill('SIGINT');
     await next.exited;
+    assert.ok(!fs.existsSync(`${out}.journal`));
     const har = await validHar(out);
     assert.deepEqual(har.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello', '/hello', '/hello']);
+  });
+
+  it('a new recording to the same --out keeps an interrupted one aside, and refuses while another recorder writes there', async () => {
+    const out = path.join(root, 'rec', 'same.har');
+    const first = await startRecorder(root, ['--out', out]);
+    await request(`${first.url}/hello`);
+    await new Promise((r) => setTimeout(r, 1000));
+    // While it records, a second recorder to the same file is refused with one line.
+    const refused = spawnSync(process.execPath, [HEAVY, 'record', '--root', root, '--out', out, '--port', '0'], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /^heavy: another heavy record \(pid \d+\) is recording to .*same\.har; stop it or pass another --out\n$/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await startRecorder(root, ['--out', out]);
+    assert.match(second.output(), /recovered an interrupted recording: 1 requests, 0 WebSocket messages in .*same-interrupted\.har/);
+    await request(`${second.url}/hello`);
+    await request(`${second.url}/hello`);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+    assert.equal((await validHar(path.join(root, 'rec', 'same-interrupted.har'))).log.entries.length, 1);
+    assert.equal((await validHar(out)).log.entries.length, 2);
   });
 
   it('the Record Traffic profile serves the app in its own (debuggable) process with heavy record beside it', async () => {
