@@ -37,7 +37,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     duration: numberOption(args.values, '--duration', 0, { min: 0 }),
     speed: numberOption(args.values, '--speed', 1, { min: 0.001 }),
   };
-  const maxErrorRate = numberOption(args.values, '--max-error-rate', 1, { min: 0 }) / 100;
+  const maxErrorRate = numberOption(args.values, '--max-error-rate', 1, { min: 0, max: 100 }) / 100;
   let target = args.values['--target'];
   if (target !== undefined && !/^https?:\/\/[^/]+\/?$/.test(target)) throw new UsageError('--target must be a URL such as http://127.0.0.1:8000');
   target = target?.replace(/\/$/, '');
@@ -169,12 +169,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function numberOption(values: Record<string, string>, name: string, fallback: number, rule: { integer?: boolean; min: number }): number {
+function numberOption(values: Record<string, string>, name: string, fallback: number, rule: { integer?: boolean; min: number; max?: number }): number {
   const text = values[name];
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n < rule.min || (rule.integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${rule.min}, not "${text}"`);
+  if (!Number.isFinite(n) || n < rule.min || (rule.max !== undefined && n > rule.max) || (rule.integer && !Number.isInteger(n))) {
+    const range = rule.max !== undefined ? `from ${rule.min} to ${rule.max}` : `of at least ${rule.min}`;
+    throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} ${range}, not "${text}"`);
   }
   return n;
 }

@@ -215,6 +215,11 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   if (entry.request.postData?.text) Object.assign(spec, requestBody(entry.request.postData, ctx));
   // The recording holds the next hop of a redirect as its own entry: following it too would send it twice.
   if (entry.response?.redirectURL) spec.followRedirect = false;
+  // What the app answered when recorded: the processor's heavyCheck counts an answer of
+  // another class (a 401 or 404 where the recording got a 200) as an error, since the replay
+  // did not do what the user did.
+  const status = entry.response?.status ?? 0;
+  if (status >= 100) Object.assign(spec, { heavyStatus: status, afterResponse: 'heavyCheck' });
   return { [method]: spec };
 }
 

@@ -72,6 +72,24 @@ function heavyBody(requestParams, context, events, done) {
   return done();
 }
 
+/**
+ * The same class of answer as recorded (2xx, 3xx, 4xx), or a counter naming the status and
+ * the route, which the report counts as an error. 5xx are errors already. A 304 and a 200
+ * are the same answer (the browser's cache decided which it got).
+ */
+function heavyCheck(requestParams, response, context, events, done) {
+  const recorded = requestParams.heavyStatus;
+  const got = response.statusCode;
+  if (recorded && got && got < 500 && statusClass(recorded) !== statusClass(got)) {
+    events.emit('counter', `heavy.unexpected.${got}.${requestParams.name || requestParams.url}`, 1);
+  }
+  return done();
+}
+
+function statusClass(code) {
+  return code === 304 ? 2 : Math.floor(code / 100);
+}
+
 let WebSocketClass;
 function loadWs() {
   if (WebSocketClass) return WebSocketClass;
@@ -178,4 +196,4 @@ function heavyWaitSockets(context, events, done) {
   Promise.all(open).then(() => done(), done);
 }
 
-module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, resolve };
+module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, heavyCheck, resolve };

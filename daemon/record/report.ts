@@ -1,13 +1,15 @@
 // Artillery's JSON report (artillery run --output) → the summary heavy replay prints. Pure.
 
 export interface Percentiles { p50: number; p95: number; p99: number; max: number }
-export interface EndpointSummary extends Percentiles { endpoint: string; requests: number; errors: number; codes: Record<string, number> }
+export interface EndpointSummary extends Percentiles { endpoint: string; requests: number; errors: number; codes: Record<string, number>; unexpected: Record<string, number> }
 
 export interface ReplaySummary {
   requests: number;
   responses: number;
-  /** Transport errors plus 5xx responses. */
+  /** Transport errors, 5xx responses, and answers of another class than recorded (`unexpected`). */
   errors: number;
+  /** Answers of another class than the recording's (a 401 where it got a 200), by status. */
+  unexpected: Record<string, number>;
   errorRate: number;
   codes: Record<string, number>;
   errorsByKind: Record<string, number>;
@@ -42,10 +44,18 @@ export function summarize(report: ArtilleryReport): ReplaySummary {
     const error = /^errors\.(.+)$/.exec(name);
     if (error) errorsByKind[error[1]] = n;
   }
+  const unexpected: Record<string, number> = {};
+  const unexpectedByEndpoint: [string, string, number][] = [];
+  for (const [name, n] of Object.entries(counters)) {
+    const m = /^heavy\.unexpected\.(\d+)\.(.*)$/.exec(name);
+    if (!m) continue;
+    unexpected[m[1]] = (unexpected[m[1]] ?? 0) + n;
+    unexpectedByEndpoint.push([m[2], m[1], n]);
+  }
   const serverErrors = Object.entries(codes).filter(([c]) => Number(c) >= 500).reduce((a, [, n]) => a + n, 0);
   const transport = Object.values(errorsByKind).reduce((a, n) => a + n, 0);
   const requests = counters['http.requests'] ?? 0;
-  const errors = serverErrors + transport;
+  const errors = serverErrors + transport + Object.values(unexpected).reduce((a, n) => a + n, 0);
   const first = report.aggregate.firstMetricAt ?? 0;
   const last = report.aggregate.lastMetricAt ?? first;
   const durationSeconds = Math.max(0.001, (last - first) / 1000);
@@ -53,7 +63,7 @@ export function summarize(report: ArtilleryReport): ReplaySummary {
   const endpoints = new Map<string, EndpointSummary>();
   const endpoint = (name: string) => {
     let e = endpoints.get(name);
-    if (!e) endpoints.set(name, (e = { endpoint: name, requests: 0, errors: 0, codes: {}, p50: 0, p95: 0, p99: 0, max: 0 }));
+    if (!e) endpoints.set(name, (e = { endpoint: name, requests: 0, errors: 0, codes: {}, unexpected: {}, p50: 0, p95: 0, p99: 0, max: 0 }));
     return e;
   };
   for (const [name, s] of Object.entries(summaries)) {
@@ -74,6 +84,11 @@ export function summarize(report: ArtilleryReport): ReplaySummary {
       e.requests += n;
     }
   }
+  for (const [name, code, n] of unexpectedByEndpoint) {
+    const e = endpoint(name);
+    e.unexpected[code] = (e.unexpected[code] ?? 0) + n;
+    e.errors += n;
+  }
   const timeline = (report.intermediate ?? []).map((p) => ({
     at: Number(p.firstMetricAt ?? p.period ?? 0),
     requests: p.counters?.['http.requests'] ?? 0,
@@ -83,6 +98,7 @@ export function summarize(report: ArtilleryReport): ReplaySummary {
     requests,
     responses: counters['http.responses'] ?? 0,
     errors,
+    unexpected,
     errorRate: requests ? errors / requests : (transport ? 1 : 0),
     codes,
     errorsByKind,
@@ -106,13 +122,19 @@ export function formatSummary(s: ReplaySummary): string {
       + (s.websocketMessages ? `, ${s.websocketMessages} WebSocket messages sent` : ''),
     `latency p50 ${ms(s.latency.p50)}, p95 ${ms(s.latency.p95)}, p99 ${ms(s.latency.p99)}`,
     `status: ${Object.entries(s.codes).map(([c, n]) => `${c} ×${n}`).join(', ') || 'none'}`
-      + (Object.keys(s.errorsByKind).length ? `; errors: ${Object.entries(s.errorsByKind).map(([k, n]) => `${k} ×${n}`).join(', ')}` : ''),
+      + (Object.keys(s.errorsByKind).length ? `; errors: ${Object.entries(s.errorsByKind).map(([k, n]) => `${k} ×${n}`).join(', ')}` : '')
+      + (Object.keys(s.unexpected).length ? `; not as recorded: ${Object.entries(s.unexpected).map(([c, n]) => `${c} ×${n}`).join(', ')}` : ''),
   ];
   if (s.endpoints.length) {
     const width = Math.max(...s.endpoints.map((e) => e.endpoint.length));
     lines.push('', `${'endpoint'.padEnd(width)}  requests  errors      p50      p95      p99`);
     for (const e of s.endpoints) {
       lines.push(`${e.endpoint.padEnd(width)}  ${String(e.requests).padStart(8)}  ${String(e.errors).padStart(6)}  ${ms(e.p50).padStart(7)}  ${ms(e.p95).padStart(7)}  ${ms(e.p99).padStart(7)}`);
+    }
+    const diverged = s.endpoints.filter((e) => Object.keys(e.unexpected).length);
+    if (diverged.length) {
+      lines.push('', 'answers of another class than recorded (counted as errors):');
+      for (const e of diverged) lines.push(`  ${e.endpoint}: ${Object.entries(e.unexpected).map(([c, n]) => `${c} ×${n}`).join(', ')}`);
     }
   }
   return lines.join('\n');

@@ -38,7 +38,11 @@ export function replayHtml(s: ReplaySummary, title: string, options: ReplayHtmlO
   const csp = `default-src 'none'; img-src data:; style-src ${options.nonce ? `'nonce-${esc(options.nonce)}'` : "'unsafe-inline'"};`;
   const t = s.timeline.length ? s.timeline : [{ at: 0, requests: s.requests, ...s.latency }];
   const span = `${s.durationSeconds.toFixed(1)} s`;
-  const rows = s.endpoints.map((e) => `<tr><td>${esc(e.endpoint)}</td><td>${e.requests}</td><td>${e.errors}</td><td>${e.p50}</td><td>${e.p95}</td><td>${e.p99}</td></tr>`).join('');
+  // Status codes per route, and which of them were not the recorded answer's class.
+  const codes = (e: ReplaySummary['endpoints'][number]) => [
+    ...Object.entries(e.codes ?? {}).map(([c, n]) => `${c} ×${n}${e.unexpected?.[c] ? ` (${e.unexpected[c]} not as recorded)` : ''}`),
+  ].join(', ');
+  const rows = s.endpoints.map((e) => `<tr><td>${esc(e.endpoint)}</td><td>${e.requests}</td><td>${e.errors}</td><td>${esc(codes(e))}</td><td>${e.p50}</td><td>${e.p95}</td><td>${e.p99}</td></tr>`).join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title>
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <style${nonce}>${STYLE}</style></head><body>
@@ -46,7 +50,7 @@ export function replayHtml(s: ReplaySummary, title: string, options: ReplayHtmlO
 <p>${s.requests} requests in ${s.durationSeconds.toFixed(1)} s (${s.throughput.toFixed(1)}/s), ${s.errors} errors (${(s.errorRate * 100).toFixed(2)}%); latency p50 ${s.latency.p50} ms, p95 ${s.latency.p95} ms, p99 ${s.latency.p99} ms</p>
 ${lineChart('Latency over time', [{ name: 'p50', color: '#2a7', values: t.map((p) => p.p50) }, { name: 'p95', color: '#e90', values: t.map((p) => p.p95) }, { name: 'p99', color: '#d33', values: t.map((p) => p.p99) }], 'ms', span)}
 ${lineChart('Throughput (requests per period)', [{ name: 'requests', color: '#36c', values: t.map((p) => p.requests) }], 'req', span)}
-<table><thead><tr><th>endpoint</th><th>requests</th><th>errors</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead><tr><th>endpoint</th><th>requests</th><th>errors</th><th>status</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr></thead><tbody>${rows}</tbody></table>
 </body></html>
 `;
 }

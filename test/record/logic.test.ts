@@ -115,12 +115,12 @@ describe('recorder logic', () => {
       assert.deepEqual(script.scenarios[0].flow, [
         { function: 'heavyStart' },
         { function: 'heavyPass' },
-        { get: { url: '/a', name: 'GET /a', headers: { accept: 'application/json' } } },
+        { get: { url: '/a', name: 'GET /a', headers: { accept: 'application/json' }, heavyStatus: 200, afterResponse: 'heavyCheck' } },
         { think: '500ms' },
         { function: 'heavySocket' },
         // The next request is 1 s after the socket opened (not after it closed), at speed 2.
         { think: '500ms' },
-        { post: { url: '/b', name: 'POST /b', body: '{"x":1}' } },
+        { post: { url: '/b', name: 'POST /b', body: '{"x":1}', heavyStatus: 200, afterResponse: 'heavyCheck' } },
         { function: 'heavyWaitSockets' },
       ]);
       assert.deepEqual(script.scenarios[0].heavy.sessions, [{ id: '1', sockets: [{ path: '/ws?room=1', sends: [{ at: 0.5, text: 'hi' }, { at: 1, base64: 'AAE=' }], receives: 2, closeAt: 1.2 }] }]);
@@ -249,6 +249,34 @@ describe('recorder logic', () => {
       assert.equal(s.errorRate, 0.2);
       assert.equal(s.throughput, 5);
       assert.deepEqual(s.endpoints.map((e) => [e.endpoint, e.requests, e.errors, e.p95]), [['GET /a', 9, 1, 2]]);
+    });
+    it('counts answers of another class than recorded as errors, by status and by route (a route name may hold dots)', () => {
+      const s = summarize({
+        aggregate: {
+          firstMetricAt: 0,
+          lastMetricAt: 1000,
+          counters: {
+            'http.requests': 4, 'http.codes.200': 2, 'http.codes.401': 1, 'http.codes.404': 1,
+            'plugins.metrics-by-endpoint.GET /me.codes.401': 1, 'plugins.metrics-by-endpoint.GET /app.js.codes.404': 1, 'plugins.metrics-by-endpoint.GET /a.codes.200': 2,
+            'heavy.unexpected.401.GET /me': 1, 'heavy.unexpected.404.GET /app.js': 1,
+          },
+        },
+      });
+      assert.equal(s.errors, 2);
+      assert.deepEqual(s.unexpected, { 401: 1, 404: 1 });
+      assert.deepEqual(s.endpoints.map((e) => [e.endpoint, e.requests, e.errors, e.unexpected]),
+        [['GET /a', 2, 0, {}], ['GET /app.js', 1, 1, { 404: 1 }], ['GET /me', 1, 1, { 401: 1 }]]);
+    });
+    it("the processor's heavyCheck: another class than recorded, except 304 for 200 and 5xx (errors already)", () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { heavyCheck } = require('../../daemon/record/replayProcessor.cjs') as { heavyCheck: (...a: unknown[]) => void };
+      const counted: string[] = [];
+      const events = { emit: (_k: string, name: string) => counted.push(name) };
+      const check = (recorded: number, got: number) => heavyCheck({ heavyStatus: recorded, name: 'GET /x' }, { statusCode: got }, {}, events, () => undefined);
+      check(200, 201); check(200, 304); check(304, 200); check(302, 302); check(200, 503); check(404, 404);
+      assert.deepEqual(counted, []);
+      check(200, 401); check(302, 200); check(404, 200);
+      assert.deepEqual(counted, ['heavy.unexpected.401.GET /x', 'heavy.unexpected.200.GET /x', 'heavy.unexpected.200.GET /x']);
     });
   });
 });

@@ -5,6 +5,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WebSocket } from 'ws';
+import type { Har } from '../../daemon/record/har';
 import { startAppServer, type AppServer } from '../../daemon/record/appServer';
 import { HEAVY, heavySync } from '../helpers/project';
 import { artilleryBin, liveExample, request, startRecorder } from './helpers';
@@ -208,6 +209,35 @@ describe('heavy replay', function () {
     }
   });
 
+  it('an answer of another class than recorded (a 401 where the recording got 200) is an error, by status and route, and fails the gate', () => {
+    const other = liveExample();
+    try {
+      // A stale token, as a browser export holds: no credentials configured to replace it.
+      const doc = JSON.parse(fs.readFileSync(har, 'utf8')) as Har;
+      doc.log.entries = doc.log.entries.filter((e) => ['/hello', '/auth/me'].includes(new URL(e.request.url).pathname));
+      for (const e of doc.log.entries) {
+        for (const h of e.request.headers) if (h.name.toLowerCase() === 'authorization') h.value = 'Bearer stale-token';
+      }
+      const stale = path.join(other, 'stale.har');
+      fs.writeFileSync(stale, JSON.stringify(doc));
+      const r = heavySync(['replay', stale, '--root', other, '--json'], other, env);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const report = JSON.parse(r.stdout) as { requests: number; errors: number; unexpected: Record<string, number>; endpoints: { endpoint: string; errors: number; unexpected: Record<string, number> }[] };
+      assert.equal(report.requests, 3);
+      assert.equal(report.errors, 1);
+      assert.deepEqual(report.unexpected, { 401: 1 });
+      assert.deepEqual(report.endpoints.find((e) => e.endpoint === 'GET /auth/me')?.unexpected, { 401: 1 });
+      assert.equal(report.endpoints.find((e) => e.endpoint === 'GET /hello')?.errors, 0);
+      const text = heavySync(['replay', stale, '--root', other], other, env);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /3 requests in [\d.]+ s .*, 1 errors \(33\.33%\)/);
+      assert.match(text.stdout, /status: 200 ×2, 401 ×1; not as recorded: 401 ×1/);
+      assert.match(text.stdout, /answers of another class than recorded \(counted as errors\):\n {2}GET \/auth\/me: 401 ×1/);
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('--help says what --users and --duration do', () => {
     const r = heavySync(['replay', '--help'], root);
     assert.equal(r.code, 0);
@@ -223,6 +253,11 @@ describe('heavy replay', function () {
       assert.match(r.stderr, pattern);
     };
     it('a missing file', () => oneLine([path.join(root, 'nope.har')], /nope\.har: no such file/));
+    it('a --max-error-rate that is not a percentage (a usage error: the line and where to read usage)', () => {
+      const r = heavySync(['replay', har, '--max-error-rate', '150', '--root', root], root, env);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.equal(r.stderr, 'heavy: --max-error-rate must be a number from 0 to 100, not "150"\nRun "heavy help" for usage.\n');
+    });
     it('an empty file', () => {
       fs.writeFileSync(path.join(root, 'empty.har'), '');
       oneLine([path.join(root, 'empty.har')], /empty\.har: empty file/);
