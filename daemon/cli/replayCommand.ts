@@ -8,7 +8,7 @@ import { buildReplay, PROCESSOR_FILE, sessionsOf, type ReplayPlan } from '../rec
 import { CONFIG_TABLE, missingEnv, missingMessage } from '../record/credentials';
 import { artilleryCommand, findArtillery, INSTALL_HINT } from '../record/engine';
 import { readHar } from '../record/harInput';
-import { formatSummary, summarize, type ArtilleryReport } from '../record/report';
+import { formatSummary, gateFailure, summarize, type ArtilleryReport } from '../record/report';
 import { replayHtml } from '../record/reportHtml';
 import { readPyProject } from '../project/config';
 import { shellQuote } from '../profiles/resolve';
@@ -162,8 +162,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
     process.stdout.write(formatSummary(summary) + '\n');
     process.stdout.write(`\nAt scale, the same script runs on Artillery's cloud runners:\n  heavy replay ${shellQuote(files)} --target https://staging.example --export artillery --out load\n  artillery run-fargate load/load.yml   (or run-lambda, run-aci)\n`);
   }
-  if (summary.errorRate > maxErrorRate) {
-    process.stderr.write(`heavy: error rate ${(summary.errorRate * 100).toFixed(2)}% is over --max-error-rate ${(maxErrorRate * 100).toFixed(2)}%\n`);
+  const failure = gateFailure(summary, maxErrorRate);
+  if (failure) {
+    process.stderr.write(`heavy: ${failure}\n`);
     return 1;
   }
   return 0;

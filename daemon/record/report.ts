@@ -14,6 +14,8 @@ export interface ReplaySummary {
   codes: Record<string, number>;
   errorsByKind: Record<string, number>;
   websocketMessages: number;
+  /** Artillery's virtual users: one that failed (a refused connection, a failed capture) stopped mid-session. */
+  vusers: { created: number; completed: number; failed: number };
   durationSeconds: number;
   throughput: number;
   latency: Percentiles;
@@ -103,6 +105,7 @@ export function summarize(report: ArtilleryReport): ReplaySummary {
     codes,
     errorsByKind,
     websocketMessages: counters['websocket.messages_sent'] ?? 0,
+    vusers: { created: counters['vusers.created'] ?? 0, completed: counters['vusers.completed'] ?? 0, failed: counters['vusers.failed'] ?? 0 },
     durationSeconds,
     throughput: requests / durationSeconds,
     latency: percentiles(summaries['http.response_time'] ?? {}),
@@ -120,6 +123,7 @@ export function formatSummary(s: ReplaySummary): string {
   const lines = [
     `${s.requests} requests in ${s.durationSeconds.toFixed(1)} s (${s.throughput.toFixed(1)}/s), ${s.errors} errors (${(s.errorRate * 100).toFixed(2)}%)`
       + (s.websocketMessages ? `, ${s.websocketMessages} WebSocket messages sent` : ''),
+    ...(s.vusers?.failed ? [`${s.vusers.failed} of ${s.vusers.created} virtual users stopped before the end of their session`] : []),
     `latency p50 ${ms(s.latency.p50)}, p95 ${ms(s.latency.p95)}, p99 ${ms(s.latency.p99)}`,
     `status: ${Object.entries(s.codes).map(([c, n]) => `${c} ×${n}`).join(', ') || 'none'}`
       + (Object.keys(s.errorsByKind).length ? `; errors: ${Object.entries(s.errorsByKind).map(([k, n]) => `${k} ×${n}`).join(', ')}` : '')
@@ -138,4 +142,20 @@ export function formatSummary(s: ReplaySummary): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Why a replay fails the gate, or undefined. The error rate alone misses a server that died:
+ * each virtual user stops at its first refused request, so the requests never sent count
+ * nowhere. Users that stopped early count against the same limit.
+ */
+export function gateFailure(s: ReplaySummary, maxErrorRate: number): string | undefined {
+  const pct = (n: number) => `${(n * 100).toFixed(2)}%`;
+  if (s.errorRate > maxErrorRate) return `error rate ${pct(s.errorRate)} is over --max-error-rate ${pct(maxErrorRate)}`;
+  const failed = s.vusers?.created ? s.vusers.failed / s.vusers.created : 0;
+  if (failed > maxErrorRate) {
+    const why = Object.entries(s.errorsByKind).map(([k, n]) => `${k} ×${n}`).join(', ');
+    return `${s.vusers.failed} of ${s.vusers.created} virtual users (${pct(failed)}) stopped before the end of their session${why ? ` (${why})` : ''}, over --max-error-rate ${pct(maxErrorRate)}`;
+  }
+  return undefined;
 }

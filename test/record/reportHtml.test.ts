@@ -14,7 +14,7 @@ describe('heavy replay --html in Chromium', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const summary = (timeline: ReplaySummary['timeline']): ReplaySummary => ({
-    requests: 40, responses: 40, errors: 0, unexpected: {}, errorRate: 0, codes: { 200: 40 }, errorsByKind: {}, websocketMessages: 0,
+    requests: 40, responses: 40, errors: 0, unexpected: {}, errorRate: 0, codes: { 200: 40 }, errorsByKind: {}, websocketMessages: 0, vusers: { created: 1, completed: 1, failed: 0 },
     durationSeconds: 4, throughput: 10, latency: { p50: 3, p95: 9, p99: 12 } as ReplaySummary['latency'],
     endpoints: [{ endpoint: 'GET /notes/{id}', requests: 40, errors: 0, codes: { 200: 40 }, unexpected: {}, p50: 3, p95: 9, p99: 12, max: 14 } as ReplaySummary['endpoints'][number]],
     timeline,

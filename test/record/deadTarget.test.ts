@@ -1,0 +1,78 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Socket } from 'node:net';
+import { buildHar, type HarEntry } from '../../daemon/record/har';
+import { HEAVY } from '../helpers/project';
+import { artilleryBin } from './helpers';
+
+// A server that dies during the replay must fail the gate. Each virtual user stops at its
+// first refused request, so by the error rate alone (errors / requests sent) a run of 4 users
+// x 40 requests whose server died after 10 looked like 4 errors in 14 requests, or, with more
+// requests before the death, well under 1%: a pass.
+
+function entry(url: string, at: number): HarEntry {
+  return {
+    startedDateTime: new Date(at).toISOString(), time: 1, _session: '1',
+    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+    cache: {}, timings: { send: 0, wait: 1, receive: 0 },
+  };
+}
+
+function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HEAVY, ...args], { cwd, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}` } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('heavy replay against a server that dies mid-run', function () {
+  this.timeout(120000);
+  let root: string;
+  before(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-dead-'));
+    fs.writeFileSync(path.join(root, 'pyproject.toml'), '[project]\nname = "dead"\n');
+  });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('fails the gate, naming the users that stopped early and why', async () => {
+    let hits = 0;
+    const sockets = new Set<Socket>();
+    const server = http.createServer((_req, res) => {
+      res.end('ok');
+      // Down for good after 200 answers: closed, and every open connection cut.
+      if (++hits === 200) {
+        server.close();
+        for (const s of sockets) s.destroy();
+      }
+    });
+    server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const target = `http://127.0.0.1:${port}`;
+    const t0 = Date.now() - 60000;
+    const har = path.join(root, 'many.har');
+    fs.writeFileSync(har, JSON.stringify(buildHar(Array.from({ length: 100 }, (_, i) => entry(`${target}/item`, t0 + i)), 'test')));
+    try {
+      const r = await run(['replay', har, '--root', root, '--target', target, '--users', '4', '--speed', '1000', '--max-error-rate', '5', '--json'], root);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const report = JSON.parse(r.stdout) as { requests: number; errorRate: number; vusers: { created: number; failed: number } };
+      assert.ok(report.requests < 400, `${report.requests} requests`);
+      assert.equal(report.vusers.created, 4);
+      assert.ok(report.vusers.failed >= 1, JSON.stringify(report.vusers));
+      assert.ok(report.errorRate < 0.05, `the error rate alone (${report.errorRate}) would have passed a 5% gate`);
+      assert.match(r.stderr, /heavy: \d of 4 virtual users \([\d.]+%\) stopped before the end of their session \((ECONNREFUSED|ECONNRESET|EPIPE)[^)]*\), over --max-error-rate 5\.00%\n$/);
+    } finally {
+      server.close();
+    }
+  });
+});
