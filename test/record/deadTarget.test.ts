@@ -6,23 +6,14 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
-import { buildHar, type HarEntry } from '../../daemon/record/har';
+import { buildHar } from '../../daemon/record/har';
 import { HEAVY } from '../helpers/project';
-import { artilleryBin } from './helpers';
+import { artilleryBin, getEntry as entry } from './helpers';
 
 // A server that dies during the replay must fail the gate. Each virtual user stops at its
 // first refused request, so by the error rate alone (errors / requests sent) a run of 4 users
 // x 40 requests whose server died after 10 looked like 4 errors in 14 requests, or, with more
 // requests before the death, well under 1%: a pass.
-
-function entry(url: string, at: number): HarEntry {
-  return {
-    startedDateTime: new Date(at).toISOString(), time: 1, _session: '1',
-    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: 0 },
-    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
-    cache: {}, timings: { send: 0, wait: 1, receive: 0 },
-  };
-}
 
 function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

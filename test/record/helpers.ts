@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import type { HarEntry } from '../../daemon/record/har';
 import { copyExample, HEAVY } from '../helpers/project';
 
 // Shared by the recorder's end-to-end tests: a copy of the example app with a few routes that
@@ -129,4 +130,14 @@ export function artilleryBin(): string {
     if (r.status !== 0) throw new Error(`npm ci in ${dir} failed:\n${r.stdout}\n${r.stderr}`);
   }
   return bin;
+}
+
+/** A recorded GET of `url` at `at` (ms) in session 1 that got a 200. */
+export function getEntry(url: string, at: number): HarEntry {
+  return {
+    startedDateTime: new Date(at).toISOString(), time: 1, _session: '1',
+    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+    cache: {}, timings: { send: 0, wait: 1, receive: 0 },
+  };
 }

@@ -5,21 +5,12 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildHar, type HarEntry } from '../../daemon/record/har';
+import { buildHar } from '../../daemon/record/har';
 import { HEAVY } from '../helpers/project';
-import { artilleryBin } from './helpers';
+import { artilleryBin, getEntry as entry } from './helpers';
 
 // Stopping heavy replay (Ctrl+C, SIGTERM, VS Code's Cancel) stops the load at once: no
 // Artillery left sending, no temporary script folder left behind (a trial found both).
-
-function entry(url: string, at: number): HarEntry {
-  return {
-    startedDateTime: new Date(at).toISOString(), time: 1, _session: '1',
-    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: 0 },
-    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
-    cache: {}, timings: { send: 0, wait: 1, receive: 0 },
-  };
-}
 
 /** Every process whose command line mentions `needle`, from /proc. */
 function processesWith(needle: string): number[] {
