@@ -5,6 +5,7 @@ import { defaultRecordingName, recordingsDir } from '../record/outputPath';
 import { startRecordingProxy, type RecordingProxy } from '../record/proxy';
 import { redactOptions } from '../record/redact';
 import { readPyProject } from '../project/config';
+import { canListen, portInUseMessage } from '../util/port';
 import { InputError, parseArgs, rootOf, UsageError } from './args';
 
 declare const HEAVY_VERSION: string;
@@ -33,6 +34,13 @@ export async function recordCommand(argv: string[]): Promise<number> {
   for (const done of [...(leftover ? [leftover] : []), ...recoverJournals(dir, version)]) {
     process.stderr.write(`heavy: recovered an interrupted recording: ${done.requests} requests, ${done.messages} WebSocket messages in ${done.file}\n`);
   }
+  try {
+    await canListen(host, port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new InputError(portInUseMessage(host, port));
+    throw new InputError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
   let app: AppServer | undefined;
   if (appPort === undefined) {
     app = await startAppServer(root, { purpose: 'record', stdio: 'inherit' });
@@ -58,7 +66,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
     await app?.stop();
     journal.close();
     finishJournal(journal.file, version);
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(`port ${port} on ${host} is in use; pass --port`);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(portInUseMessage(host, port));
     throw err;
   }
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

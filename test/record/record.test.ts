@@ -146,6 +146,22 @@ describe('heavy record', function () {
     assert.equal((await validHar(out)).log.entries.length, 2);
   });
 
+  it('a taken --port is one line naming the process holding it, before the app is started', async () => {
+    const holder = http.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as import('node:net').AddressInfo).port;
+    try {
+      const r = spawnSync(process.execPath, [HEAVY, 'record', '--root', root, '--port', String(port), '--out', path.join(root, 'rec', 'taken.har')], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, new RegExp(`^heavy: port ${port} on 127\\.0\\.0\\.1 is already in use by pid ${process.pid} \\([^\\n]*mocha[^\\n]*\\); stop it or pass --port\\n$`));
+      // Nothing was started: no app output, no recording.
+      assert.equal(r.stdout, '');
+      assert.ok(!fs.existsSync(path.join(root, 'rec', 'taken.har')));
+    } finally {
+      holder.close();
+    }
+  });
+
   it('the Record Traffic profile serves the app in its own (debuggable) process with heavy record beside it', async () => {
     const port = await freePort();
     const pyproject = path.join(root, 'pyproject.toml');
