@@ -153,7 +153,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
           if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
         });
         const ended = () => {
-          inFlight.delete(ended);
+          if (!inFlight.delete(ended)) return;  // once: stopping ends it, then its close comes
           journal.append({ k: 'wsend', id, time: Date.now() });
         };
         inFlight.add(ended);
@@ -188,7 +188,13 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
     port,
     async close() {
       for (const finish of [...inFlight]) finish();
-      for (const client of wss.clients) client.terminate();
+      // 1001 "going away", as a server that stops says it; the close handshake gets half a
+      // second, then whatever is left is cut.
+      const clients = [...wss.clients];
+      for (const client of clients) if (client.readyState === WebSocket.OPEN) client.close(1001, 'recorder stopped');
+      const deadline = Date.now() + 500;
+      while (clients.some((c) => c.readyState !== WebSocket.CLOSED) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const client of clients) client.terminate();
       server.close();
       for (const socket of sockets) socket.destroy();
       agent.destroy();

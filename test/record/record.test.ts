@@ -146,6 +146,24 @@ describe('heavy record', function () {
     assert.equal((await validHar(out)).log.entries.length, 2);
   });
 
+  it('stopping with a WebSocket open closes it with 1001 (going away) and keeps its messages', async () => {
+    const out = path.join(root, 'rec', 'open-socket.har');
+    const rec = await startRecorder(root, ['--out', out]);
+    const ws = new WebSocket(`${rec.url.replace('http', 'ws')}/ws/echo`);
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => ws.send('still here'));
+      ws.once('message', () => resolve());
+      ws.on('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    rec.child.kill('SIGINT');
+    assert.equal(await closed, 1001);
+    assert.equal(await rec.exited, 0, rec.output());
+    const har = await validHar(out);
+    const entry = har.log.entries.find((e) => e._resourceType === 'websocket')!;
+    assert.deepEqual(entry._webSocketMessages!.map((m) => [m.type, m.data]), [['send', 'still here'], ['receive', 'echo: still here']]);
+  });
+
   it('a taken --port is one line naming the process holding it, before the app is started', async () => {
     const holder = http.createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
