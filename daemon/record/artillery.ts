@@ -1,6 +1,6 @@
 import { CredentialSource, type CredentialsConfig, type MissingCredential } from './credentials';
 import type { Har, HarEntry, HarHeader, HarWebSocketMessage } from './har';
-import { REDACTED } from './redact';
+import { MULTIPART_FIELD, REDACTED } from './redact';
 
 // HAR → an Artillery script. Pure, so the mapping is unit tested; the same script runs with
 // `artillery run` here and `artillery run-fargate` (or run-lambda, run-aci) at scale, next to
@@ -128,10 +128,11 @@ function fillJson(value: unknown, ctx: Context, key?: string): unknown {
 }
 
 /** Part of a body the processor's heavyBody assembles: recorded text, or a credential encoded for where it goes. */
-export type BodyPart = string | { fill: string; as: 'json' | 'form' };
+export type BodyPart = string | { fill: string; as: 'json' | 'form' | 'raw' } | { base64: string };
 
 /** body, or json/form when redacted fields are filled (Artillery escapes and encodes those). */
-function requestBody(postData: { mimeType?: string; text: string }, ctx: Context): Record<string, unknown> {
+function requestBody(postData: { mimeType?: string; text: string; _encoding?: string }, ctx: Context): Record<string, unknown> {
+  if (postData._encoding === 'base64') return binaryBody(postData.text, ctx);
   const text = postData.text;
   if (!text.includes(REDACTED)) return { body: literal(text, ctx) };
   const mime = postData.mimeType ?? '';
@@ -172,6 +173,28 @@ function requestBody(postData: { mimeType?: string; text: string }, ctx: Context
   }
   parts.push(text.slice(last));
   return { beforeRequest: 'heavyBody', heavyBody: parts.filter((p) => p !== '') };
+}
+
+/**
+ * A binary or multipart body, sent byte for byte (Artillery's body is text): the processor's
+ * heavyBody decodes it. Redacted multipart fields are filled from `fields.NAME` as they are.
+ */
+function binaryBody(base64: string, ctx: Context): Record<string, unknown> {
+  const latin1 = Buffer.from(base64, 'base64').toString('latin1');
+  if (!latin1.includes(REDACTED)) return { beforeRequest: 'heavyBody', heavyBody: [{ base64 }] };
+  const parts: BodyPart[] = [];
+  let last = 0;
+  for (const m of latin1.matchAll(MULTIPART_FIELD)) {
+    const [, head, name, value] = m;
+    if (value !== REDACTED) continue;
+    const filled = fillJson(REDACTED, ctx, name) as string;
+    if (filled === REDACTED) continue;  // reported as missing: no load starts
+    const start = m.index! + head.length;
+    parts.push({ base64: Buffer.from(latin1.slice(last, start), 'latin1').toString('base64') }, { fill: filled, as: 'raw' });
+    last = start + value.length;
+  }
+  parts.push({ base64: Buffer.from(latin1.slice(last), 'latin1').toString('base64') });
+  return { beforeRequest: 'heavyBody', heavyBody: parts };
 }
 
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options']);

@@ -20,7 +20,8 @@ export interface HarEntry {
     cookies: HarCookie[];
     headers: HarHeader[];
     queryString: { name: string; value: string }[];
-    postData?: { mimeType: string; text: string; comment?: string };
+    /** `_encoding: 'base64'`: a binary or multipart body, base64 in `text` (our recordings). */
+    postData?: { mimeType: string; text: string; comment?: string; _encoding?: 'base64' };
     headersSize: number;
     bodySize: number;
   };

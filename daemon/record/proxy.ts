@@ -287,9 +287,11 @@ function httpEntry(req: http.IncomingMessage, res: http.IncomingMessage, t: Http
       ...(requestBody ? {
         postData: {
           mimeType: requestType,
-          // HAR's postData has no encoding field: a binary body is left out and said so.
-          text: requestBody.encoding ? '' : requestBody.text,
-          ...(note(requestBody) || requestBody.encoding ? { comment: [note(requestBody), requestBody.encoding && 'binary body not recorded'].filter(Boolean).join('; ') } : {}),
+          // HAR's postData has no encoding field (content has): a binary or multipart body is
+          // base64 in text, said in the _encoding extension field that replay reads.
+          text: requestBody.text,
+          ...(requestBody.encoding ? { _encoding: requestBody.encoding } : {}),
+          ...(note(requestBody) ? { comment: note(requestBody) } : {}),
         },
       } : {}),
       headersSize: -1,

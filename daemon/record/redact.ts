@@ -92,6 +92,10 @@ export interface RecordedBody {
 export function recordBody(bytes: Buffer, size: number, mimeType: string, options: RedactOptions): RecordedBody {
   const truncated = size > options.maxBody || bytes.length > options.maxBody;
   const kept = bytes.length > options.maxBody ? bytes.subarray(0, options.maxBody) : bytes;
+  if (/^multipart\/form-data/i.test(mimeType)) {
+    const { bytes: clean, redacted } = options.enabled ? redactMultipart(kept, options) : { bytes: kept, redacted: false };
+    return { text: clean.toString('base64'), encoding: 'base64', size, truncated, redacted };
+  }
   if (!isText(mimeType, kept)) return { text: kept.toString('base64'), encoding: 'base64', size, truncated, redacted: false };
   let text = kept.toString('utf8');
   let redacted = false;
@@ -129,4 +133,23 @@ function isText(mimeType: string, bytes: Buffer): boolean {
   if (mimeType) return false;
   // No content type: text when it decodes as UTF-8 without replacement characters.
   return !bytes.toString('utf8').includes('\uFFFD');
+}
+
+/**
+ * The multipart part holding a field's value: its headers (with the field's name, no
+ * filename: a file is data, not a credential) and the value up to the next boundary line.
+ * Matched over latin1 text, which maps each byte to one character, so the file parts around
+ * come back byte for byte. Shared with replay, which puts credentials where these were.
+ */
+export const MULTIPART_FIELD = /(Content-Disposition:[ \t]*form-data;[^\r\n]*?\bname="([^"]*)"(?![^\r\n]*filename)[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)([\s\S]*?)(?=\r\n--)/gi;
+
+/** Field values of a multipart/form-data body whose names are secret become the placeholder. */
+export function redactMultipart(bytes: Buffer, options: RedactOptions): { bytes: Buffer; redacted: boolean } {
+  let redacted = false;
+  const text = bytes.toString('latin1').replace(MULTIPART_FIELD, (whole, head: string, name: string) => {
+    if (!isSecretKey(name, options)) return whole;
+    redacted = true;
+    return head + REDACTED;
+  });
+  return { bytes: redacted ? Buffer.from(text, 'latin1') : bytes, redacted };
 }

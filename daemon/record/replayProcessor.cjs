@@ -59,16 +59,18 @@ function resolveDeep(value, vars) {
 /**
  * beforeRequest of a body holding credentials where Artillery's json/form cannot carry them (a
  * truncated JSON body, a form with repeated keys): the recorded text as it is, each credential
- * resolved and then JSON-escaped or URL-encoded. A Buffer, which Artillery does not expand.
+ * resolved and then JSON-escaped or URL-encoded. Binary and multipart bodies come as base64
+ * parts (a credential in a multipart field as it is). A Buffer, which Artillery does not expand.
  */
 function heavyBody(requestParams, context, events, done) {
   const parts = requestParams.heavyBody || [];
   delete requestParams.heavyBody;  // not an option the HTTP client knows
-  requestParams.body = Buffer.from(parts.map((part) => {
-    if (typeof part === 'string') return part;
+  requestParams.body = Buffer.concat(parts.map((part) => {
+    if (typeof part === 'string') return Buffer.from(part);
+    if (part.base64 !== undefined) return Buffer.from(part.base64, 'base64');
     const value = resolve(part.fill, context.vars);
-    return part.as === 'json' ? JSON.stringify(value) : encodeURIComponent(value);
-  }).join(''));
+    return Buffer.from(part.as === 'json' ? JSON.stringify(value) : part.as === 'raw' ? String(value) : encodeURIComponent(value));
+  }));
   return done();
 }
 

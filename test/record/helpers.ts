@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import type { HarEntry } from '../../daemon/record/har';
+import type { Har, HarEntry } from '../../daemon/record/har';
 import { copyExample, HEAVY } from '../helpers/project';
 
 // Shared by the recorder's end-to-end tests: a copy of the example app with a few routes that
@@ -53,6 +53,22 @@ async def events():
 @app.post("/login")
 async def login(body: dict) -> dict:
     return {"ok": True, "token": "server-token-123"}
+
+
+UPLOADS = []
+
+
+@app.post("/upload")
+async def upload(request: Request) -> dict:
+    import hashlib
+    body = await request.body()
+    UPLOADS.append({"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)})
+    return {"size": len(body)}
+
+
+@app.get("/uploads")
+def uploads() -> list:
+    return UPLOADS
 
 
 @app.get("/big")
@@ -108,7 +124,7 @@ export async function startRecorder(root: string, args: string[]): Promise<Recor
 
 export interface Response { status: number; headers: http.IncomingHttpHeaders; body: string }
 
-export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; agent?: http.Agent } = {}): Promise<Response> {
+export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false }, (res) => {
       let body = '';
@@ -140,4 +156,17 @@ export function getEntry(url: string, at: number): HarEntry {
     response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
     cache: {}, timings: { send: 0, wait: 1, receive: 0 },
   };
+}
+
+// har-validator has no types; it checks a document against the HAR 1.2 JSON schema.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const harValidator = require('har-validator') as { har(doc: unknown): Promise<boolean> };
+
+/** The HAR in `file`, once har-validator has checked it against the HAR 1.2 schema. */
+export async function validHar(file: string): Promise<Har> {
+  const har = JSON.parse(fs.readFileSync(file, 'utf8')) as Har;
+  await harValidator.har(har).catch((err: { errors?: unknown }) => {
+    throw new Error(`not valid HAR 1.2: ${JSON.stringify(err.errors ?? err)}`);
+  });
+  return har;
 }

@@ -9,19 +9,7 @@ import { harFromJournal } from '../../daemon/record/har';
 import { REDACTED } from '../../daemon/record/redact';
 import { freePort } from '../../daemon/record/appServer';
 import { HEAVY, waitFor } from '../helpers/project';
-import { liveExample, request, startRecorder } from './helpers';
-
-// har-validator has no types; it checks a document against the HAR 1.2 JSON schema.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const harValidator = require('har-validator') as { har(doc: unknown): Promise<boolean> };
-
-async function validHar(file: string): Promise<Har> {
-  const har = JSON.parse(fs.readFileSync(file, 'utf8')) as Har;
-  await harValidator.har(har).catch((err: { errors?: unknown }) => {
-    throw new Error(`not valid HAR 1.2: ${JSON.stringify(err.errors ?? err)}`);
-  });
-  return har;
-}
+import { liveExample, request, startRecorder, validHar } from './helpers';
 
 /** The same traffic for every recording: GETs, a secret-bearing GET, SSE, a login POST, a big body, a WebSocket exchange. */
 async function clickThrough(url: string): Promise<void> {
