@@ -7,7 +7,7 @@
 // view offers continuous run.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installServer, makeWorkspace, openBrowser, repoRoot, startServer, withTimeout } from '../vscode/server.mjs';
@@ -19,6 +19,16 @@ mkdirSync(shots, { recursive: true });
 
 if (!existsSync(vsix) || process.env.HEAVY_REPACKAGE !== '0') {
   execFileSync('npm', ['run', '--silent', 'package'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+// The package stays small: the load engine (Artillery) is resolved from the project or PATH,
+// never shipped; the recorder (proxy, HAR writer, redaction) is in the bundle.
+{
+  const size = statSync(vsix).size;
+  assert.ok(size < 2 * 1024 * 1024, `dist/heavy-dev.vsix is ${(size / 1048576).toFixed(2)} MiB (limit 2 MiB)`);
+  const files = execFileSync('python3', ['-m', 'zipfile', '-l', vsix], { encoding: 'utf8' });
+  assert.ok(!/node_modules\/(artillery|@artilleryio|playwright)/.test(files), 'no load engine in the .vsix');
+  assert.match(files, /extension\/daemon\/record\/replayProcessor\.cjs|replayProcessor\.cjs/, 'the replay processor ships');
+  console.log(`e2e UI: dist/heavy-dev.vsix is ${(size / 1048576).toFixed(2)} MiB, with no load engine inside`);
 }
 const serverDir = installServer();
 const workspace = makeWorkspace('ui');
