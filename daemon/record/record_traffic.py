@@ -38,7 +38,11 @@ def main(argv: list[str]) -> None:
     app_port = free_port()
     # In VS Code NODE is Electron, which behaves as Node with this variable.
     env = dict(os.environ, ELECTRON_RUN_AS_NODE="1")
-    subprocess.Popen([node, HEAVY_JS, "record", "--root", root, "--port", port, "--app-port", str(app_port)], env=env)
+    # A session of its own: stopping the debug session kills this process's group (debugpy's
+    # launcher does), which would take the recorder with it before it wrote the file. On its
+    # own it outlives the app by the moment it needs: it sees its parent go and writes the HAR.
+    subprocess.Popen([node, HEAVY_JS, "record", "--root", root, "--port", port, "--app-port", str(app_port)], env=env,
+                     start_new_session=True)
     sys.argv = [SERVE, "--root", root, "--host", "127.0.0.1", "--port", str(app_port), *serve_args]
     sys.path.insert(0, os.path.dirname(SERVE))
     runpy.run_path(SERVE, run_name="__main__")

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { folder, freePort, sleep, until } from '../support';
 
 // Heavy: Replay Recording runs the CLI's own `heavy replay --json --html` on Artillery, which
 // comes from test/record/engine (the record tests npm ci it on first use); skipped without it.
@@ -88,6 +89,78 @@ describe('Record and replay', function () {
     } finally {
       process.env.PATH = savedPath;
       fs.rmSync(file, { force: true });
+    }
+  });
+});
+
+describe('Record Traffic under the debugger', () => {
+  it('stops at a breakpoint in a route for a request through the recording proxy, and stopping the session writes the HAR', async function () {
+    this.timeout(300000);
+    const root = folder().uri.fsPath;
+    const mainPy = path.join(root, 'app', 'main.py');
+    const line = fs.readFileSync(mainPy, 'utf8').split('\n').findIndex((l) => l.includes('message = greeting()'));
+    assert.ok(line > 0, 'the handler line exists');
+    const recordings = path.join(root, '.heavy', 'recordings');
+    const before = new Set(fs.existsSync(recordings) ? fs.readdirSync(recordings) : []);
+    const transcript: string[] = [];
+    const stops: { session: vscode.DebugSession; body: { threadId: number } }[] = [];
+    const tracker = vscode.debug.registerDebugAdapterTrackerFactory('heavy', {
+      createDebugAdapterTracker: (session) => ({
+        onDidSendMessage: (m) => {
+          if (m.type === 'event' && m.event === 'output') transcript.push(m.body.output);
+          if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint') stops.push({ session, body: m.body });
+        },
+      }),
+    });
+    const log = () => transcript.join('');
+    const bp = new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(mainPy), new vscode.Position(line, 0)));
+    vscode.debug.addBreakpoints([bp]);
+    let top: vscode.DebugSession | undefined;
+    const onStart = vscode.debug.onDidStartDebugSession((s) => { if (!s.parentSession) top = s; });
+    const port = await freePort();
+    try {
+      assert.ok(await vscode.debug.startDebugging(folder(), {
+        type: 'heavy', request: 'launch', name: 'Record Traffic', profile: 'record-traffic', port, console: 'internalConsole',
+      }), 'the debug session started');
+      // The proxy listens on the profile's port once the app answers behind it; the request
+      // that gets through parks at the breakpoint in the app.
+      const response = (async () => {
+        for (let i = 0; i < 600; i++) {
+          try {
+            return await fetch(`http://127.0.0.1:${port}/hello`);
+          } catch {
+            await sleep(300);
+          }
+        }
+        throw new Error(`the proxy never answered\n${log()}`);
+      })();
+      await until('the breakpoint to be hit', 180000, () => stops.length > 0, log);
+      const { session, body } = stops[0];
+      const frame = (await session.customRequest('stackTrace', { threadId: body.threadId, startFrame: 0, levels: 1 })).stackFrames[0];
+      assert.equal(frame.name, 'hello');
+      assert.equal(frame.line, line + 1);
+      await session.customRequest('continue', { threadId: body.threadId });
+      const res = await response;
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { message: 'Hello from .env' });
+      assert.ok(top, 'the Record Traffic session was seen');
+      await vscode.debug.stopDebugging(top);
+      // The recorder sees the app go and writes the file.
+      const file = await until('the recording to be written', 60000, () => {
+        const found = (fs.existsSync(recordings) ? fs.readdirSync(recordings) : []).filter((n) => n.endsWith('.har') && !before.has(n));
+        const done = found.find((n) => !fs.existsSync(path.join(recordings, `${n}.journal`)));
+        return done ? path.join(recordings, done) : undefined;
+      }, log);
+      const har = JSON.parse(fs.readFileSync(file, 'utf8')) as { log: { entries: { request: { url: string }; response: { status: number } }[] } };
+      const hello = har.log.entries.filter((e) => new URL(e.request.url).pathname === '/hello');
+      assert.equal(hello.length, 1, JSON.stringify(har.log.entries.map((e) => e.request.url)));
+      assert.equal(hello[0].response.status, 200);
+      fs.rmSync(file, { force: true });
+    } finally {
+      onStart.dispose();
+      tracker.dispose();
+      vscode.debug.removeBreakpoints([bp]);
+      if (vscode.debug.activeDebugSession) await vscode.debug.stopDebugging();
     }
   });
 });
