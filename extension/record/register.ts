@@ -157,12 +157,15 @@ export function register(context: vscode.ExtensionContext): void {
       const reason = run.stderr.trim().split('\n').filter((l) => l.trim()).slice(-3).join(' ').replace(/^heavy: /, '') || `exit code ${run.code}`;
       return failed(`the replay failed: ${reason}`);
     }
+    // A failed gate (too many errors, users that stopped early) is the CLI's last line.
+    const gate = run.code !== 0 ? run.stderr.trim().split('\n').reverse().find((l) => l.startsWith('heavy: '))?.slice('heavy: '.length) : undefined;
     const message = `Replayed ${path.basename(file)} with ${users} user(s): ${summary.requests} requests (${summary.throughput.toFixed(1)}/s), `
-      + `${summary.errors} errors (${(summary.errorRate * 100).toFixed(2)}%), p95 ${Math.round(summary.latency.p95 * 10) / 10} ms.`;
+      + `${summary.errors} errors (${(summary.errorRate * 100).toFixed(2)}%), p95 ${Math.round(summary.latency.p95 * 10) / 10} ms.`
+      + (gate ? ` Failed: ${gate}.` : '');
     // The report opens beside the summary: charts and per-route table in a webview.
     panel.show(summary, `Replay: ${path.basename(file)}`);
     const open = 'Open in Browser';
-    const show = summary.errors ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const show = summary.errors || gate ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     void show(message, open, showLog).then((c) => {
       if (c === open) void vscode.env.openExternal(vscode.Uri.file(html));
       if (c === showLog) log().show(true);

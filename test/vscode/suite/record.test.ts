@@ -71,6 +71,41 @@ describe('Record and replay', function () {
     }
   });
 
+  it('from the palette: picks the newest recording, takes the default users and duration, and replays it', async function () {
+    if (!fs.existsSync(path.join(ENGINE_BIN, 'artillery'))) this.skip();
+    const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const dir = path.join(root, '.heavy', 'recordings');
+    fs.mkdirSync(dir, { recursive: true });
+    const older = path.join(dir, 'picker-older.har');
+    const newer = path.join(dir, 'picker-newer.har');
+    fs.writeFileSync(older, JSON.stringify(har('http://127.0.0.1:8000')));
+    const two = har('http://127.0.0.1:8000') as { log: { entries: unknown[] } };
+    two.log.entries = two.log.entries.slice(0, 2);
+    fs.writeFileSync(newer, JSON.stringify(two));
+    // Newest first: every other recording here is older than this one.
+    const past = new Date(Date.now() - 3600000);
+    for (const n of fs.readdirSync(dir)) if (n.endsWith('.har') && n !== 'picker-newer.har') fs.utimesSync(path.join(dir, n), past, past);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${ENGINE_BIN}${path.delimiter}${savedPath ?? ''}`;
+    try {
+      let outcome: { ok: boolean; message: string } | undefined;
+      const done = Promise.resolve(vscode.commands.executeCommand<{ ok: boolean; message: string }>('heavy.replayRecording')).then((r) => { outcome = r; });
+      // The quick pick (recordings), then the two input boxes (users "1", duration "0"): Enter on each, as a user would.
+      for (let i = 0; !outcome && i < 600; i++) {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        await sleep(300);
+      }
+      await done;
+      assert.ok(outcome, 'the command finished');
+      assert.equal(outcome.ok, true, outcome.message);
+      assert.match(outcome.message, /^Replayed picker-newer\.har with 1 user\(s\): 2 requests /);
+    } finally {
+      process.env.PATH = savedPath;
+      fs.rmSync(older, { force: true });
+      fs.rmSync(newer, { force: true });
+    }
+  });
+
   it('a redacted credential with no configured value: the one line naming the key to set, and no load', async function () {
     if (!fs.existsSync(path.join(ENGINE_BIN, 'artillery'))) this.skip();
     const root = vscode.workspace.workspaceFolders![0].uri.fsPath;
