@@ -88,6 +88,8 @@ describe('Record and replay', function () {
     const savedPath = process.env.PATH;
     process.env.PATH = `${ENGINE_BIN}${path.delimiter}${savedPath ?? ''}`;
     try {
+      // A report webview from an earlier replay would hold the focus the quick pick needs.
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       let outcome: { ok: boolean; message: string } | undefined;
       const done = Promise.resolve(vscode.commands.executeCommand<{ ok: boolean; message: string }>('heavy.replayRecording')).then((r) => { outcome = r; });
       // The quick pick (recordings), then the two input boxes (users "1", duration "0"): Enter on each, as a user would.
