@@ -64,7 +64,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
     proxy = await startRecordingProxy({ host, port, upstream, journal, redact: redactOptions(config.record, keepSecrets), onRecord: live.update });
   } catch (err) {
     await app?.stop();
-    journal.close();
+    await journal.close();
     finishJournal(journal.file, version);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(portInUseMessage(host, port));
     throw err;
@@ -85,7 +85,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   });
   live.stop();
   await proxy.close();
-  journal.close();
+  await journal.close();
   const done = finishJournal(journal.file, version);
   await app?.stop();
   process.stdout.write(`\nRecorded ${done.requests} requests and ${done.messages} WebSocket messages (${reason}): ${done.file}\n`

@@ -72,19 +72,25 @@ export interface BuiltHar { har: Har; requests: number; messages: number; badLin
 
 /** Builds a HAR from journal text. A torn last line (the process died mid-write) is skipped. */
 export function harFromJournal(text: string, version: string): BuiltHar {
-  const entries: HarEntry[] = [];
-  const sockets = new Map<number, HarEntry>();
-  let messages = 0;
+  const events: JournalEvent[] = [];
   let badLines = 0;
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let event: JournalEvent;
     try {
-      event = JSON.parse(line) as JournalEvent;
+      events.push(JSON.parse(line) as JournalEvent);
     } catch {
       badLines++;
-      continue;
     }
+  }
+  return { ...harFromEvents(events, version), badLines };
+}
+
+/** The HAR of a recording's events, in memory (the recorder's snapshots) or read back from its journal. */
+export function harFromEvents(events: readonly JournalEvent[], version: string): BuiltHar {
+  const entries: HarEntry[] = [];
+  const sockets = new Map<number, HarEntry>();
+  let messages = 0;
+  for (const event of events) {
     if (event.k === 'http') entries.push(event.entry);
     else if (event.k === 'ws') {
       const entry = { ...event.entry, _webSocketMessages: [] as HarWebSocketMessage[] };
@@ -107,7 +113,7 @@ export function harFromJournal(text: string, version: string): BuiltHar {
     if (entry.time === 0 && last) entry.time = Math.max(0, last.time * 1000 - Date.parse(entry.startedDateTime));
   }
   entries.sort((a, b) => Date.parse(a.startedDateTime) - Date.parse(b.startedDateTime));
-  return { har: buildHar(entries, version), requests: entries.length, messages, badLines };
+  return { har: buildHar(entries, version), requests: entries.length, messages, badLines: 0 };
 }
 
 export function buildHar(entries: HarEntry[], version: string): Har {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { harFromJournal, type BuiltHar, type JournalEvent } from './har';
-import { writeFileAtomic } from '../util/atomicFile';
+import { harFromEvents, harFromJournal, type BuiltHar, type JournalEvent } from './har';
+import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomicFile';
 
 // The recording on disk while the recorder runs, in two forms:
 // - an append-only file of JSON lines next to the HAR-to-be (<out>.journal). Events are
@@ -21,10 +21,13 @@ export const JOURNAL_SUFFIX = '.journal';
 export class Journal {
   private fd: number;
   private buffer: string[] = [];
-  /** Every line so far, for the snapshots. */
-  private lines: string[] = [];
+  /** Every event so far, for the snapshots (not parsed back from the journal). */
+  private events: JournalEvent[] = [];
   private snapshotted = 0;
   private nextSnapshot = 0;
+  /** The snapshot being written: at most one at a time, and close() waits for it. */
+  private writing?: Promise<void>;
+  private lastError?: string;
   private timer: NodeJS.Timeout;
   requests = 0;
   messages = 0;
@@ -36,8 +39,9 @@ export class Journal {
     // was recovered (or refused) by the caller before this.
     this.fd = fs.openSync(this.file, 'w', 0o600);
     // Who writes it: a later start recovers only journals whose recorder is gone.
-    this.push(JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
-    this.snapshot(true);
+    this.buffer.push(JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
+    // Valid (empty) HAR from the first moment.
+    writeAtomic(this.har, this.harText());
     this.timer = setInterval(() => { this.flush(); this.snapshot(); }, FLUSH_MS);
     this.timer.unref();
   }
@@ -49,12 +53,8 @@ export class Journal {
   append(event: JournalEvent): void {
     if (event.k === 'http' || event.k === 'ws') this.requests++;
     else if (event.k === 'msg') this.messages++;
-    this.push(JSON.stringify(event) + '\n');
-  }
-
-  private push(line: string): void {
-    this.buffer.push(line);
-    this.lines.push(line);
+    this.buffer.push(JSON.stringify(event) + '\n');
+    this.events.push(event);
   }
 
   flush(): void {
@@ -65,26 +65,36 @@ export class Journal {
     fs.fdatasyncSync(this.fd);
   }
 
-  /** Rewrites the HAR from memory if anything was recorded since the last time. */
-  private snapshot(force = false): void {
-    if (this.fd < 0 || (!force && (this.lines.length === this.snapshotted || Date.now() < this.nextSnapshot))) return;
-    const started = Date.now();
-    const count = this.lines.length;
-    try {
-      writeAtomic(this.har, JSON.stringify(harFromJournal(this.lines.join(''), this.version).har, null, 2) + '\n');
-      this.snapshotted = count;
-    } catch (err) {
-      // A full disk or a removed folder: the journal still has it; say so once per failure.
-      process.stderr.write(`heavy: could not update ${this.har}: ${(err as Error).message}\n`);
-    }
-    this.nextSnapshot = Date.now() + Math.max(SNAPSHOT_MS, (Date.now() - started) * SNAPSHOT_DUTY);
+  private harText(): string {
+    return JSON.stringify(harFromEvents(this.events, this.version).har, null, 2) + '\n';
   }
 
-  close(): void {
+  /** Rewrites the HAR (off the event loop) if anything was recorded since the last time. */
+  private snapshot(): void {
+    if (this.fd < 0 || this.writing || this.events.length === this.snapshotted || Date.now() < this.nextSnapshot) return;
+    const started = Date.now();
+    const count = this.events.length;
+    this.writing = writeFileAtomicAsync(this.har, this.harText(), 0o600)
+      .then(() => { this.snapshotted = count; })
+      // A full disk or a removed folder: the journal still has it; the next stop says more.
+      .catch((err: Error) => {
+        if (err.message !== this.lastError) process.stderr.write(`heavy: could not update ${this.har}: ${err.message}\n`);
+        this.lastError = err.message;
+      })
+      .finally(() => {
+        this.writing = undefined;
+        this.nextSnapshot = Date.now() + Math.max(SNAPSHOT_MS, (Date.now() - started) * SNAPSHOT_DUTY);
+      });
+  }
+
+  /** Stops the flushes and snapshots; the journal is complete on disk when this resolves. */
+  async close(): Promise<void> {
     clearInterval(this.timer);
     this.flush();
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+    // A snapshot still being written would otherwise land after the final HAR.
+    await this.writing;
   }
 }
 
@@ -129,6 +139,11 @@ export function recoverJournals(dir: string, version: string, except?: string): 
     names = fs.readdirSync(dir);
   } catch {
     return [];
+  }
+  // A write cut by the kill leaves its temporary file (NAME.har.PID[.async].tmp).
+  for (const n of names) {
+    const tmp = /\.har\.(\d+)(?:\.async)?\.tmp$/.exec(n);
+    if (tmp && Number(tmp[1]) !== process.pid && !alive(Number(tmp[1]))) fs.rmSync(path.join(dir, n), { force: true });
   }
   return names.filter((n) => n.endsWith(`.har${JOURNAL_SUFFIX}`))
     .map((n) => path.join(dir, n))

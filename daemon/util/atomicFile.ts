@@ -22,3 +22,26 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
     fs.closeSync(dir);
   } catch { /* not every platform can fsync a folder (Windows) */ }
 }
+
+/**
+ * writeFileAtomic off the event loop (a recorder's snapshot of megabytes must not stall the
+ * requests it proxies). Its own temporary name, so a synchronous write of the same file
+ * (the final one) never shares it; callers must not run two of these on one file at once.
+ */
+export async function writeFileAtomicAsync(file: string, text: string, mode = 0o644): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.async.tmp`;
+  const handle = await fs.promises.open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(tmp, file);
+  try {
+    const dir = await fs.promises.open(path.dirname(file), 'r');
+    await dir.sync();
+    await dir.close();
+  } catch { /* not every platform can fsync a folder (Windows) */ }
+}

@@ -103,8 +103,12 @@ describe('heavy record', function () {
     const snapshot = await validHar(out);
     assert.deepEqual(snapshot.log.entries.map((e) => new URL(e.request.url).pathname), ['/hello', '/hello', '/hello']);
     assert.equal(harFromJournal(fs.readFileSync(`${out}.journal`, 'utf8'), 'test').requests, 3);
+    // A rewrite cut by a kill leaves its temporary file; the next start removes it.
+    const stale = `${out}.999999999.async.tmp`;
+    fs.writeFileSync(stale, '{"log": {');
     // The serve engine dies with the recorder (PR_SET_PDEATHSIG). The next start (any --out) recovers the journal.
     const next = await startRecorder(root, []);
+    assert.ok(!fs.existsSync(stale), 'the cut temporary file is removed');
     assert.match(next.output(), /recovered an interrupted recording: 3 requests, 0 WebSocket messages in .*killed\.har/);
     next.child.kill('SIGINT');
     await next.exited;
