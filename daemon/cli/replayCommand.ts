@@ -8,6 +8,7 @@ import { buildReplay, PROCESSOR_FILE, sessionsOf, type ReplayPlan } from '../rec
 import { CONFIG_TABLE, missingEnv, missingMessage } from '../record/credentials';
 import { artilleryCommand, findArtillery, INSTALL_HINT } from '../record/engine';
 import { readHar } from '../record/harInput';
+import { ArtilleryProgress } from '../record/progress';
 import { formatSummary, gateFailure, summarize, type ArtilleryReport } from '../record/report';
 import { replayHtml } from '../record/reportHtml';
 import { readPyProject } from '../project/config';
@@ -121,11 +122,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
           detached: process.platform !== 'win32',
         });
         engine = child;
-        const take = (d: Buffer) => {
-          output = (output + d).slice(-20000);
-          if (!json && !stopped) process.stderr.write(d);
-        };
-        child.stdout!.on('data', take);
+        // Artillery's own metric blocks are kept for a failure; the user sees a line a period.
+        const progress = new ArtilleryProgress();
+        const take = (d: Buffer) => { output = (output + d).slice(-20000); };
+        child.stdout!.on('data', (d: Buffer) => {
+          take(d);
+          if (!stopped) for (const line of progress.feed(d.toString())) process.stderr.write(`heavy: ${line}\n`);
+        });
         child.stderr!.on('data', take);
         child.once('error', (err) => { output += err.message; resolve(127); });
         child.once('exit', (c) => resolve(c ?? 1));
