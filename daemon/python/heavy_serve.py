@@ -49,9 +49,10 @@ def main() -> int:
         "token": secrets.token_hex(8),
         "dotenv": dotenv,
     }
-    from heavydev.serve_restart import die_with_parent_process, missing_server, plain_restart
+    from heavydev.proc import die_with_parent
+    from heavydev.serve_restart import missing_server, plain_restart
 
-    die_with_parent_process()
+    die_with_parent()
     if not settings["app"] and not settings["command"]:
         sys.stderr.write('heavy serve: no app object found: set app = "package.module:app" under [tool.heavy] in pyproject.toml\n')
         return 2

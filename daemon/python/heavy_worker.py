@@ -20,18 +20,13 @@ import os
 import sys
 
 from heavydev import project
+from heavydev.proc import runtime_dir
 from heavydev.levels import run_cold, serve
 
 
 def daemon_worker_socket(root: str) -> str:
     """Where the daemon for `root` waits for its worker; the same rule as daemon/server/paths.ts (FNV-1a of the root)."""
-    import tempfile
-
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        base = os.path.join(runtime, "heavy")
-    else:
-        base = os.path.join(tempfile.gettempdir(), f"heavy-{os.getuid()}")
+    base = runtime_dir()
     digest = 0xCBF29CE484222325
     for byte in os.path.abspath(root).encode():
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF

@@ -11,13 +11,13 @@ of a cold run either way.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
 from . import project
 from .project import is_third_party
 from .pytest_run import enter_run, leave, prog_name, run_plugins, run_to_end
+from .warm import freeze
 from .wire import send
 
 
@@ -209,8 +209,7 @@ def session_pause(events, go_fd: int, answer_fd: int, fresh):
 
 def wait_for_go(events, go_fd: int, answer_fd: int, fresh) -> None:
     """Says "primed", waits for the request, and returns only if nothing it depends on changed."""
-    gc.collect()
-    gc.freeze()
+    freeze()
     try:
         send(events, {"t": "primed"})
         go = os.read(go_fd, 1)

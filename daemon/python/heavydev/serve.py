@@ -24,6 +24,7 @@ import sys
 import time
 
 from . import project
+from .proc import runtime_dir
 from .serve_child import HEALTH_PATH, Channel, prepare_uvicorn, run_child
 from .serve_learn import Learner
 from .serve_trace import mark
@@ -34,16 +35,6 @@ from .warm import become_subreaper, exact_bytecode_cache, freeze, import_clean, 
 def say(text: str) -> None:
     sys.stderr.write(f"heavy serve: {text}\n")
     sys.stderr.flush()
-
-
-def runtime_dir() -> str:
-    """The same folder the test daemon uses (see heavy_worker.daemon_worker_socket)."""
-    import tempfile
-
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "heavy")
-    return os.path.join(tempfile.gettempdir(), f"heavy-{os.getuid()}")
 
 
 # ---------------------------------------------------------------- the socket

@@ -21,24 +21,13 @@ import sys
 import time
 
 from . import project
+from .proc import become_subreaper, die_with_parent
 from .serve_watch import Rules, Watcher
 
 
 def say(text: str) -> None:
     sys.stderr.write(f"heavy serve: {text}\n")
     sys.stderr.flush()
-
-
-def die_with_parent_process() -> None:
-    """SIGTERM when whatever started us (the CLI, the debug adapter) dies, so the server stops with it."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 # The package each built-in server needs, and the module `python -m` runs.
@@ -161,29 +150,6 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-def become_subreaper() -> None:
-    """Orphans of the command's processes (a grandchild whose parent died) become ours, not init's,
-    so that stopping can find and end them even when they left the command's process group."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except Exception:
-        pass
-
-
-def command_dies_with_us() -> None:
-    """In the command's process, before exec: SIGTERM should this engine die outright (kill -9)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
 class Restarter:
     """One server process at a time, restarted on every batch of saves."""
 
@@ -289,7 +255,7 @@ class Restarter:
         if os.name == "posix":
             options["start_new_session"] = True  # its own group: stopped as a whole, and ^C reaches us alone
             if sys.platform.startswith("linux"):
-                options["preexec_fn"] = command_dies_with_us  # this engine is single-threaded
+                options["preexec_fn"] = die_with_parent  # this engine is single-threaded
         argv = command_for(self.settings)
         try:
             self.process = subprocess.Popen(argv, cwd=project.ROOT, **options)

@@ -12,6 +12,7 @@ import threading
 import time
 import warnings
 
+from .proc import become_subreaper  # noqa: F401  (serve.py takes it from here with the rest)
 from .project import is_test_module, is_third_party
 from .wire import connect, send
 
@@ -226,16 +227,6 @@ def freeze() -> None:
     """Forked children then do not copy the heap on their first garbage collection."""
     gc.collect()
     gc.freeze()
-
-
-def become_subreaper() -> None:
-    """Processes a test started and left behind are reaped by this level, not left defunct."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except Exception:
-        pass
 
 
 def exact_bytecode_cache(prefix: str) -> None:
