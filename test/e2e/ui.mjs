@@ -154,8 +154,12 @@ try {
 } finally {
   await browser?.close();
   await server.stop();
-  // The status bar started the workspace's daemon; it outlives the window by design.
-  try {
-    execFileSync(process.execPath, [join(repoRoot, 'dist', 'heavy.js'), 'daemon', 'stop', '--root', workspace], { stdio: 'ignore' });
-  } catch { /* none running */ }
+  // The status bar started the workspace's daemon; it outlives the window by design. It may
+  // still be starting when the window closes (a stop then finds none), so stop until none runs.
+  const heavy = (...args) => { try { execFileSync(process.execPath, [join(repoRoot, 'dist', 'heavy.js'), 'daemon', ...args, '--root', workspace], { stdio: 'ignore' }); return 0; } catch (err) { return err.status ?? 1; } };
+  for (let i = 0; i < 10; i++) {
+    heavy('stop');
+    await new Promise((r) => setTimeout(r, 1000));
+    if (heavy('status', '--json') === 3) break;  // 3: not running
+  }
 }
