@@ -176,7 +176,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
 function numberOption(values: Record<string, string>, name: string, fallback: number, rule: { integer?: boolean; min: number; max?: number }): number {
   const text = values[name];
   if (text === undefined) return fallback;
-  const n = Number(text);
+  // Plain decimals only: Number() would also take "0x11", "1e3" and "".
+  const n = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isFinite(n) || n < rule.min || (rule.max !== undefined && n > rule.max) || (rule.integer && !Number.isInteger(n))) {
     const range = rule.max !== undefined ? `from ${rule.min} to ${rule.max}` : `of at least ${rule.min}`;
     throw new UsageError(`${name} must be ${rule.integer ? 'a whole number' : 'a number'} ${range}, not "${text}"`);

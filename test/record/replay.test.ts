@@ -257,6 +257,9 @@ describe('heavy replay', function () {
       const r = heavySync(['replay', har, '--max-error-rate', '150', '--root', root], root, env);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.equal(r.stderr, 'heavy: --max-error-rate must be a number from 0 to 100, not "150"\nRun "heavy help" for usage.\n');
+      const hex = heavySync(['replay', har, '--max-error-rate', '0x11', '--root', root], root, env);
+      assert.equal(hex.code, 2);
+      assert.match(hex.stderr, /^heavy: --max-error-rate must be a number from 0 to 100, not "0x11"\n/);
     });
     it('an empty file', () => {
       fs.writeFileSync(path.join(root, 'empty.har'), '');
