@@ -216,26 +216,44 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   const method = entry.request.method.toLowerCase();
   // Methods Artillery has no step for (TRACE, CONNECT, WebDAV's) are left out.
   if (!METHODS.has(method)) return undefined;
-  // A redacted query parameter (?token=...) is filled like a redacted field, through `qs`
-  // (whose values Artillery expands), and left out of the url.
+  // A redacted query parameter (?token=...) is filled like a redacted field: taken out of the
+  // url and put back by the processor's heavyQuery, URL-encoded, at run time (Artillery's `qs`
+  // would replace the whole query). The rest of the query is sent byte for byte as recorded.
   const u = new URL(entry.request.url.replace(/^ws/, 'http'));
-  const qs: Record<string, string> = {};
-  for (const [name, value] of [...u.searchParams]) {
-    if (!value.includes(REDACTED)) continue;
-    const filled = fillJson(value, ctx, name) as string;
-    u.searchParams.delete(name);
-    if (filled !== value) qs[name] = filled;
+  const kept: string[] = [];
+  const query: { key: string; fill: string }[] = [];
+  for (const pair of u.search.slice(1).split('&').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || !pair.slice(eq + 1).includes(REDACTED)) {
+      kept.push(pair);
+      continue;
+    }
+    let name = pair.slice(0, eq);
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch { /* a malformed %-escape: the key as written */ }
+    const filled = fillJson(REDACTED, ctx, name) as string;
+    if (filled !== REDACTED) query.push({ key: pair.slice(0, eq), fill: filled });  // else reported as missing
   }
   const spec: Record<string, unknown> = {
     // Artillery puts the target in front of the url before expanding it, so a variable would not
     // stand alone there: braces are percent-encoded instead, which servers read the same.
-    url: (u.pathname + u.search).replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D')),
+    url: (u.pathname + (kept.length ? `?${kept.join('&')}` : '')).replace(/[{}]/g, (c) => (c === '{' ? '%7B' : '%7D')),
     name: literal(routeTemplate(entry.request.method, entry.request.url), ctx),
   };
-  if (Object.keys(qs).length) spec.qs = qs;
+  const before: string[] = [];
+  if (query.length) {
+    before.push('heavyQuery');
+    spec.heavyQuery = query;
+  }
   const headers = replayHeaders(entry.request.headers ?? [], ctx);
   if (Object.keys(headers).length) spec.headers = headers;
-  if (entry.request.postData?.text) Object.assign(spec, requestBody(entry.request.postData, ctx));
+  if (entry.request.postData?.text) {
+    const body = requestBody(entry.request.postData, ctx);
+    if (body.beforeRequest) before.push(body.beforeRequest as string);
+    Object.assign(spec, body);
+  }
+  if (before.length) spec.beforeRequest = before.length === 1 ? before[0] : before;
   // The recording holds the next hop of a redirect as its own entry: following it too would send it twice.
   if (entry.response?.redirectURL) spec.followRedirect = false;
   // What the app answered when recorded: the processor's heavyCheck counts an answer of

@@ -5,7 +5,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { parseCookieHeader, parseSetCookie, type HarEntry, type HarHeader, type HarWebSocketMessage } from './har';
 import type { Journal } from './journal';
-import { recordBody, redactHeaderValue, redactJson, redactUrl, REDACTED, type RedactOptions } from './redact';
+import { recordBody, redactHeaderValue, redactJson, redactUrl, redactUrlText, REDACTED, type RedactOptions } from './redact';
 import { cookiePairs, SessionTracker } from './sessions';
 
 // The recording reverse proxy: http-proxy-3 passes HTTP/1.1 through (keep-alive, chunked,
@@ -310,7 +310,7 @@ function httpEntry(req: http.IncomingMessage, res: http.IncomingMessage, t: Http
         ...(responseBody.encoding ? { encoding: responseBody.encoding } : {}),
         ...(note(responseBody) ? { comment: note(responseBody) } : {}),
       },
-      redirectURL: String(res.headers.location ?? ''),
+      redirectURL: redactUrlText(String(res.headers.location ?? ''), t.redact),
       headersSize: -1,
       bodySize: t.responseBody.size,
     },

@@ -29,7 +29,11 @@ export function redactOptions(config: { redact_headers?: string[]; redact_fields
   };
 }
 
+/** Headers whose value is a URL: a secret in its query string is as secret as in the request's. */
+const URL_HEADERS = new Set(['referer', 'location', 'content-location', 'origin']);
+
 export function redactHeaderValue(name: string, value: string, options: RedactOptions): string {
+  if (options.enabled && URL_HEADERS.has(name.toLowerCase())) return redactUrlText(value, options);
   if (!options.enabled || !options.headers.includes(name.toLowerCase())) return value;
   // A cookie keeps its names (replay and readers see which cookies there were), not its values.
   if (/^(set-)?cookie$/i.test(name)) return redactCookie(name, value);
@@ -54,19 +58,40 @@ export function isSecretKey(key: string, options: RedactOptions): boolean {
   return options.fields.some((f) => lower.includes(f)) || options.headers.includes(lower);
 }
 
-/** Replaces the values of secret-looking keys anywhere in a JSON document. */
 /**
  * A URL with the values of secret-named query parameters (?token=..., ?password=...) replaced:
  * tokens in query strings are common (signed links, OAuth callbacks, API keys).
  */
 export function redactUrl(url: URL, options: RedactOptions): URL {
-  if (!options.enabled || ![...url.searchParams.keys()].some((k) => isSecretKey(k, options))) return url;
-  const out = new URL(url.href);
-  const params = [...url.searchParams].map(([k, v]): [string, string] => [k, isSecretKey(k, options) ? REDACTED : v]);
-  out.search = new URLSearchParams(params).toString();
-  return out;
+  const text = redactUrlText(url.href, options);
+  return text === url.href ? url : new URL(text);
 }
 
+/**
+ * The same for a URL as text (absolute or not: a Location header, a Referer). Only the
+ * secret values change; every other byte of the query stays as the browser sent it.
+ */
+export function redactUrlText(text: string, options: RedactOptions): string {
+  const q = text.indexOf('?');
+  if (!options.enabled || q < 0) return text;
+  const hash = text.indexOf('#', q);
+  const end = hash < 0 ? text.length : hash;
+  let changed = false;
+  const pairs = text.slice(q + 1, end).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq < 0) return pair;
+    let key = pair.slice(0, eq);
+    try {
+      key = decodeURIComponent(key.replace(/\+/g, ' '));
+    } catch { /* a malformed %-escape: the key as written */ }
+    if (!isSecretKey(key, options) || pair.slice(eq + 1) === REDACTED) return pair;
+    changed = true;
+    return `${pair.slice(0, eq)}=${REDACTED}`;
+  });
+  return changed ? text.slice(0, q + 1) + pairs.join('&') + text.slice(end) : text;
+}
+
+/** Replaces the values of secret-looking keys anywhere in a JSON document. */
 export function redactJson(value: unknown, options: RedactOptions): unknown {
   if (Array.isArray(value)) return value.map((v) => redactJson(v, options));
   if (value && typeof value === 'object') {

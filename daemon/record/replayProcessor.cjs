@@ -92,6 +92,17 @@ function statusClass(code) {
   return code === 304 ? 2 : Math.floor(code / 100);
 }
 
+/** beforeRequest: the redacted query parameters, filled and URL-encoded, after the recorded query. */
+function heavyQuery(requestParams, context, events, done) {
+  const extra = requestParams.heavyQuery || [];
+  delete requestParams.heavyQuery;  // not an option the HTTP client knows
+  if (extra.length) {
+    const added = extra.map((p) => `${p.key}=${encodeURIComponent(resolve(p.fill, context.vars))}`).join('&');
+    requestParams.url += (requestParams.url.includes('?') ? '&' : '?') + added;
+  }
+  return done();
+}
+
 let WebSocketClass;
 function loadWs() {
   if (WebSocketClass) return WebSocketClass;
@@ -198,4 +209,4 @@ function heavyWaitSockets(context, events, done) {
   Promise.all(open).then(() => done(), done);
 }
 
-module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, heavyCheck, resolve };
+module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, heavyCheck, heavyQuery, resolve };

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { buildReplay, sessionsOf } from '../../daemon/record/artillery';
 import { buildHar, type HarEntry } from '../../daemon/record/har';
 import { normaliseHar } from '../../daemon/record/harInput';
-import { redactOptions, redactUrl, REDACTED } from '../../daemon/record/redact';
+import { redactHeaderValue, redactOptions, redactUrl, redactUrlText, REDACTED } from '../../daemon/record/redact';
 
 // Found by a new user's trial: tokens in query strings were recorded in clear, and replay of our
 // own recording dropped requests whose Host differed from the first one's.
@@ -30,9 +30,19 @@ describe('query strings and origins', () => {
     assert.equal(url.searchParams.get('access_token'), REDACTED);
     assert.equal(url.searchParams.get('page'), '2');
     assert.equal(redactUrl(new URL('http://h/notes?password=x'), redactOptions({}, true)).searchParams.get('password'), 'x');
+    // Only the secret's value changes: the rest of the query is byte for byte what was sent.
+    assert.equal(redactUrl(new URL('http://h/s?flag&q=a%20b&token=t1&x=1+2'), redactOptions()).href, `http://h/s?flag&q=a%20b&token=${REDACTED}&x=1+2`);
   });
 
-  it('a redacted query parameter is a missing credential, or filled through qs from fields.NAME', () => {
+  it('a secret in a URL-valued header (Referer, Location) or a redirect is redacted too', () => {
+    const o = redactOptions();
+    assert.equal(redactHeaderValue('Referer', 'http://h/reset?token=abc&step=2', o), `http://h/reset?token=${REDACTED}&step=2`);
+    assert.equal(redactHeaderValue('location', '/cb?code=1&access_token=zz#top', o), `/cb?code=1&access_token=${REDACTED}#top`);
+    assert.equal(redactHeaderValue('Location', '/plain', o), '/plain');
+    assert.equal(redactUrlText('/cb?password=p', redactOptions({}, true)), '/cb?password=p');
+  });
+
+  it('a redacted query parameter is a missing credential, or filled at run time from fields.NAME, the rest of the query as recorded', () => {
     const recorded = buildHar([entry('GET', `http://h/feed?token=${REDACTED}&page=2`, 0)], 't');
     const bare = buildReplay(sessionsOf([recorded]), plan);
     assert.deepEqual(bare.missing.map((m) => [m.kind, m.name]), [['field', 'token']]);
@@ -40,7 +50,21 @@ describe('query strings and origins', () => {
     assert.deepEqual(filled.missing, []);
     const step = flowOf(filled)[0].get;
     assert.equal(step.url, '/feed?page=2');
-    assert.deepEqual(step.qs, { token: '{{ $processEnvironment.FEED_TOKEN }}' });
+    assert.equal(step.qs, undefined);
+    assert.equal(step.beforeRequest, 'heavyQuery');
+    assert.deepEqual(step.heavyQuery, [{ key: 'token', fill: '{{ $processEnvironment.FEED_TOKEN }}' }]);
+    // The processor appends it, URL-encoded.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { heavyQuery } = require('../../daemon/record/replayProcessor.cjs') as { heavyQuery: (p: Record<string, unknown>, c: unknown, e: unknown, done: () => void) => void };
+    const params: Record<string, unknown> = { url: step.url, heavyQuery: step.heavyQuery };
+    process.env.FEED_TOKEN = 'a&b c';
+    try {
+      heavyQuery(params, { vars: { $processEnvironment: process.env } }, {}, () => undefined);
+    } finally {
+      delete process.env.FEED_TOKEN;
+    }
+    assert.equal(params.url, '/feed?page=2&token=a%26b%20c');
+    assert.equal(params.heavyQuery, undefined);
   });
 
   it('our own recording replays every entry whatever Host the client named; a browser export keeps its first origin', () => {

@@ -68,4 +68,31 @@ describe('heavy replay: --ramp and a cookie jar per user', function () {
       server.close();
     }
   });
+
+  it('a redacted query parameter is filled on the wire, the rest of the query exactly as recorded', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => { if (req.url?.startsWith('/feed')) seen.push(req.url); res.end('{}'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-replay-query-'));
+    fs.writeFileSync(path.join(project, 'pyproject.toml'), '[project]\nname = "q"\n[tool.heavy.record.credentials]\nfields = { token = "${FEED_TOKEN}" }\n');
+    const har = path.join(project, 'feed.har');
+    fs.writeFileSync(har, JSON.stringify(buildHar([getEntry(`${target}/feed?flag&q=a%20b&token=${REDACTED}&page=2`, Date.now() - 1000)], 'test')));
+    try {
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [HEAVY, 'replay', har, '--root', project, '--target', target, '--json'], {
+          cwd: project, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}`, FEED_TOKEN: 'a&b c' },
+        });
+        let out = '';
+        child.stdout.on('data', (d) => { out += d; });
+        child.stderr.on('data', (d) => { out += d; });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(seen, ['/feed?flag&q=a%20b&page=2&token=a%26b%20c']);
+    } finally {
+      server.close();
+      fs.rmSync(project, { recursive: true, force: true });
+    }
+  });
 });
