@@ -41,13 +41,23 @@ export async function recordCommand(argv: string[]): Promise<number> {
     if (code === 'EADDRINUSE') throw new InputError(portInUseMessage(host, port));
     throw new InputError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
+  // The journal before the app: a second recorder to the same file is refused now, not after
+  // both started (the default name changes once a second).
+  let journal: Journal;
+  try {
+    journal = new Journal(out, version);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(`another heavy record is recording to ${out}; stop it or pass another --out`);
+    throw new InputError(`cannot write ${out}.journal: ${(err as Error).message}`);
+  }
   let app: AppServer | undefined;
   if (appPort === undefined) {
-    app = await startAppServer(root, { purpose: 'record', stdio: 'inherit' });
     try {
+      app = await startAppServer(root, { purpose: 'record', stdio: 'inherit' });
       await app.ready();
     } catch (err) {
-      await app.stop();
+      await app?.stop();
+      await journal.discard();
       throw err;
     }
   }
@@ -57,18 +67,17 @@ export async function recordCommand(argv: string[]): Promise<number> {
     const deadline = Date.now() + 120000;
     while (!(await answers(upstream.host, upstream.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   }
-  const journal = new Journal(out, version);
   const live = liveLine(journal);
   let proxy: RecordingProxy;
   try {
     proxy = await startRecordingProxy({ host, port, upstream, journal, redact: redactOptions(config.record, keepSecrets), onRecord: live.update });
   } catch (err) {
     await app?.stop();
-    await journal.close();
-    finishJournal(journal.file, version);
+    await journal.discard();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError(portInUseMessage(host, port));
     throw err;
   }
+  journal.begin();
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   process.stdout.write(`Recording ${root}\n  open http://${shown.includes(':') ? `[${shown}]` : shown}:${proxy.port}/  (the app runs on ${upstream.host}:${upstream.port})\n`
     + `  ${keepSecrets ? 'secrets are KEPT (--keep-secrets)' : 'secrets are redacted'}; Ctrl+C writes ${out}\n`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { harFromEvents, harFromJournal, type BuiltHar, type JournalEvent } from './har';
+import { harFromJournal, type BuiltHar, type JournalEvent } from './har';
+import { SnapshotBuilder } from './snapshot';
 import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomicFile';
 
 // The recording on disk while the recorder runs, in two forms:
@@ -14,20 +15,24 @@ import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomicFile';
 
 export const FLUSH_MS = 250;
 export const SNAPSHOT_MS = 500;
-/** A snapshot may use at most 1/SNAPSHOT_DUTY of the recorder's time: big recordings back off. */
+/** The wait after a snapshot is SNAPSHOT_DUTY times as long as it took: at most 1/(1+5) of the time. */
 const SNAPSHOT_DUTY = 5;
+/** Past this much recorded text the HAR is written at stop only (memory and time stay bounded); the journal has it all. */
+export const SNAPSHOT_MAX_CHARS = 64 * 1024 * 1024;
 export const JOURNAL_SUFFIX = '.journal';
 
 export class Journal {
   private fd: number;
   private buffer: string[] = [];
-  /** Every event so far, for the snapshots (not parsed back from the journal). */
-  private events: JournalEvent[] = [];
+  /** The recording so far, for the snapshots (undefined once past SNAPSHOT_MAX_CHARS). */
+  private snapshots: SnapshotBuilder | undefined = new SnapshotBuilder();
+  private events = 0;
   private snapshotted = 0;
   private nextSnapshot = 0;
   /** The snapshot being written: at most one at a time, and close() waits for it. */
   private writing?: Promise<void>;
   private lastError?: string;
+  private begun = false;
   private timer: NodeJS.Timeout;
   requests = 0;
   messages = 0;
@@ -35,15 +40,28 @@ export class Journal {
   /** `har` is the file the journal becomes; `version` goes in its creator. */
   constructor(readonly har: string, private readonly version: string) {
     fs.mkdirSync(path.dirname(har), { recursive: true });
-    // 0o600: the journal may hold secrets under --keep-secrets. 'w': a leftover journal
-    // was recovered (or refused) by the caller before this.
-    this.fd = fs.openSync(this.file, 'w', 0o600);
-    // Who writes it: a later start recovers only journals whose recorder is gone.
-    this.buffer.push(JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
-    // Valid (empty) HAR from the first moment.
-    writeAtomic(this.har, this.harText());
+    // 0o600: the journal may hold secrets under --keep-secrets. 'wx': a leftover journal was
+    // recovered (or refused) by the caller; one that appeared since is another recorder's
+    // (EEXIST), never truncated.
+    this.fd = fs.openSync(this.file, 'wx', 0o600);
+    // Who writes it, on disk at once: a later start recovers only journals whose recorder is
+    // gone, and reads a journal without this line as dead.
+    fs.writeSync(this.fd, JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
+    fs.fdatasyncSync(this.fd);
     this.timer = setInterval(() => { this.flush(); this.snapshot(); }, FLUSH_MS);
     this.timer.unref();
+  }
+
+  /** Recording starts: the HAR at `har` is valid (empty) from now on. Not before, so a start that fails leaves a file there untouched. */
+  begin(): void {
+    writeAtomic(this.har, this.harText());
+    this.begun = true;
+  }
+
+  /** A start that failed: nothing was recorded, so no journal is left to recover. */
+  async discard(): Promise<void> {
+    await this.close();
+    fs.rmSync(this.file, { force: true });
   }
 
   get file(): string {
@@ -53,37 +71,62 @@ export class Journal {
   append(event: JournalEvent): void {
     if (event.k === 'http' || event.k === 'ws') this.requests++;
     else if (event.k === 'msg') this.messages++;
-    this.buffer.push(JSON.stringify(event) + '\n');
-    this.events.push(event);
+    // An HTTP entry is serialized once, for the journal line and the snapshots.
+    const entryJson = event.k === 'http' ? JSON.stringify(event.entry) : undefined;
+    this.buffer.push((entryJson !== undefined ? `{"k":"http","entry":${entryJson}}` : JSON.stringify(event)) + '\n');
+    this.events++;
+    this.snapshots?.add(event, entryJson);
+    if (this.snapshots && this.snapshots.size > SNAPSHOT_MAX_CHARS) {
+      this.snapshots = undefined;
+      process.stderr.write(`heavy: the recording passed ${SNAPSHOT_MAX_CHARS / 1048576} MiB: ${path.basename(this.har)} is now written at stop, and ${path.basename(this.file)} has everything meanwhile\n`);
+    }
   }
 
+  /** Writes what was recorded to the journal. On a failure (a full disk) the lines stay buffered for the next try. */
   flush(): void {
     if (!this.buffer.length || this.fd < 0) return;
     const text = this.buffer.join('');
-    this.buffer = [];
-    fs.writeSync(this.fd, text);
-    fs.fdatasyncSync(this.fd);
+    try {
+      fs.writeSync(this.fd, text);
+      fs.fdatasyncSync(this.fd);
+      this.buffer = [];
+    } catch (err) {
+      this.say(`could not write ${this.file}: ${(err as Error).message}`);
+      // Written in part or not at all: a torn line is skipped when the journal is read.
+      this.buffer = [`\n${text}`];
+    }
+  }
+
+  private say(message: string): void {
+    if (message !== this.lastError) process.stderr.write(`heavy: ${message}\n`);
+    this.lastError = message;
   }
 
   private harText(): string {
-    return JSON.stringify(harFromEvents(this.events, this.version).har, null, 2) + '\n';
+    return (this.snapshots ?? new SnapshotBuilder()).text(this.version);
   }
 
   /** Rewrites the HAR (off the event loop) if anything was recorded since the last time. */
   private snapshot(): void {
-    if (this.fd < 0 || this.writing || this.events.length === this.snapshotted || Date.now() < this.nextSnapshot) return;
-    const started = Date.now();
-    const count = this.events.length;
-    this.writing = writeFileAtomicAsync(this.har, this.harText(), 0o600)
+    if (this.fd < 0 || !this.begun || !this.snapshots || this.writing || this.events === this.snapshotted || performance.now() < this.nextSnapshot) return;
+    const started = performance.now();
+    const count = this.events;
+    let text: string;
+    try {
+      text = this.harText();
+    } catch (err) {
+      // Out of memory for the text: no more snapshots; the journal has it all.
+      this.snapshots = undefined;
+      this.say(`stopped updating ${this.har} while recording (${(err as Error).message}); it is written at stop`);
+      return;
+    }
+    this.writing = writeFileAtomicAsync(this.har, text, 0o600)
       .then(() => { this.snapshotted = count; })
       // A full disk or a removed folder: the journal still has it; the next stop says more.
-      .catch((err: Error) => {
-        if (err.message !== this.lastError) process.stderr.write(`heavy: could not update ${this.har}: ${err.message}\n`);
-        this.lastError = err.message;
-      })
+      .catch((err: Error) => this.say(`could not update ${this.har}: ${err.message}`))
       .finally(() => {
         this.writing = undefined;
-        this.nextSnapshot = Date.now() + Math.max(SNAPSHOT_MS, (Date.now() - started) * SNAPSHOT_DUTY);
+        this.nextSnapshot = performance.now() + Math.max(SNAPSHOT_MS, (performance.now() - started) * SNAPSHOT_DUTY);
       });
   }
 
