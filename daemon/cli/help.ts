@@ -66,8 +66,8 @@ export const REPLAY_HELP = `heavy replay FILE... [options]
                      pass under way when S runs out is played to its end (default 0: once)
   --speed X          pauses are the recorded ones divided by X (default 1)
   --target URL       load this server (default: start the app on a free port, stop it after)
-  --max-error-rate P exit 1 when over P% of requests fail (transport errors, 5xx,
-                     and answers of another class than recorded; default 1)
+  --max-error-rate P exit 1 when over P% of requests fail (transport errors, 5xx, a
+                     401/403 where the recording got in), or of users stop early (default 1)
   --json             the summary as JSON on stdout
   --html FILE        a self-contained report with charts
   --export artillery --out DIR

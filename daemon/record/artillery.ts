@@ -255,12 +255,14 @@ function httpStep(entry: HarEntry, ctx: Context): Record<string, unknown> | unde
   }
   if (before.length) spec.beforeRequest = before.length === 1 ? before[0] : before;
   // The recording holds the next hop of a redirect as its own entry: following it too would send it twice.
-  if (entry.response?.redirectURL) spec.followRedirect = false;
+  const status = entry.response?.status ?? 0;
+  if (entry.response?.redirectURL || (status >= 300 && status < 400 && status !== 304)) spec.followRedirect = false;
   // What the app answered when recorded: the processor's heavyCheck counts an answer of
   // another class (a 401 or 404 where the recording got a 200) as an error, since the replay
   // did not do what the user did.
-  const status = entry.response?.status ?? 0;
-  if (status >= 100) Object.assign(spec, { heavyStatus: status, afterResponse: 'heavyCheck' });
+  // A body cut at max_body is replayed cut: the app's answer to it says nothing.
+  const cut = (entry.request.bodySize ?? 0) > 0 && /truncated/.test(entry.request.postData?.comment ?? '');
+  if (status >= 100 && !cut) Object.assign(spec, { heavyStatus: status, afterResponse: 'heavyCheck' });
   return { [method]: spec };
 }
 

@@ -190,12 +190,13 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       for (const finish of [...inFlight]) finish();
       // 1001 "going away", as a server that stops says it; the close handshake gets half a
       // second, then whatever is left is cut.
+      // No new connections, so nothing is recorded after the journal closes.
+      server.close();
       const clients = [...wss.clients];
       for (const client of clients) if (client.readyState === WebSocket.OPEN) client.close(1001, 'recorder stopped');
       const deadline = Date.now() + 500;
       while (clients.some((c) => c.readyState !== WebSocket.CLOSED) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       for (const client of clients) client.terminate();
-      server.close();
       for (const socket of sockets) socket.destroy();
       agent.destroy();
     },

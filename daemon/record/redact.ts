@@ -162,11 +162,12 @@ function isText(mimeType: string, bytes: Buffer): boolean {
 
 /**
  * The multipart part holding a field's value: its headers (with the field's name, no
- * filename: a file is data, not a credential) and the value up to the next boundary line.
+ * filename: a file is data, not a credential) and the value up to the next boundary line, or
+ * to the end of a body cut at max_body.
  * Matched over latin1 text, which maps each byte to one character, so the file parts around
  * come back byte for byte. Shared with replay, which puts credentials where these were.
  */
-export const MULTIPART_FIELD = /(Content-Disposition:[ \t]*form-data;[^\r\n]*?\bname="([^"]*)"(?![^\r\n]*filename)[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)([\s\S]*?)(?=\r\n--)/gi;
+export const MULTIPART_FIELD = /(Content-Disposition:[ \t]*form-data;[^\r\n]*?\bname="([^"]*)"(?![^\r\n]*filename)[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)([\s\S]*?)(?=\r\n--|$)/gi;
 
 /** Field values of a multipart/form-data body whose names are secret become the placeholder. */
 export function redactMultipart(bytes: Buffer, options: RedactOptions): { bytes: Buffer; redacted: boolean } {

@@ -232,7 +232,7 @@ describe('heavy replay', function () {
       assert.equal(text.code, 1);
       assert.match(text.stdout, /3 requests in [\d.]+ s .*, 1 errors \(33\.33%\)/);
       assert.match(text.stdout, /status: 200 ×2, 401 ×1; not as recorded: 401 ×1/);
-      assert.match(text.stdout, /answers of another class than recorded \(counted as errors\):\n {2}GET \/auth\/me: 401 ×1/);
+      assert.match(text.stdout, /answers of another class than recorded \(401 and 403 count as errors\):\n {2}GET \/auth\/me: 401 ×1/);
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
