@@ -92,6 +92,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     stopped ??= signal;
     if (engine) stopGroup(engine);
+    // While the app starts: stopping it ends the wait for it (ready() rejects).
+    else void app?.stop();
   };
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, () => onSignal(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
@@ -117,7 +119,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       code = await new Promise<number>((resolve) => {
         child = spawn(artillery.file, [...artillery.args, 'run', '--output', reportFile, scriptFile], {
           cwd: work,
-          env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true' },
+          env: { ...process.env, ARTILLERY_DISABLE_TELEMETRY: 'true', HEAVY_REPLAY_PARENT: String(process.pid) },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: process.platform !== 'win32',
         });

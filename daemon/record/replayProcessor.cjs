@@ -209,4 +209,28 @@ function heavyWaitSockets(context, events, done) {
   Promise.all(open).then(() => done(), done);
 }
 
+// Run by heavy replay, Artillery leads a process group of its own (so Ctrl+C can stop all of
+// it): were heavy replay killed outright (kill -9), nothing would stop the load. Each process
+// that loads this file watches heavy replay's pid and ends the group when it is gone.
+// (An exported script run with `artillery run` has no such parent.)
+const PARENT = Number(process.env.HEAVY_REPLAY_PARENT || 0);
+if (PARENT > 0) {
+  const watchdog = setInterval(() => {
+    try {
+      process.kill(PARENT, 0);
+    } catch (err) {
+      if (err.code !== 'ESRCH') return;
+      clearInterval(watchdog);
+      // 0: this process's group, Artillery's own (heavy replay starts it detached on POSIX only).
+      if (process.platform !== 'win32') {
+        try {
+          process.kill(0, 'SIGKILL');
+        } catch { /* then exit alone */ }
+      }
+      process.exit(1);
+    }
+  }, 1000);
+  watchdog.unref();
+}
+
 module.exports = { heavyStart, heavyPass, heavyAgain, heavySocket, heavyWaitSockets, heavyBody, heavyCheck, heavyQuery, resolve };
