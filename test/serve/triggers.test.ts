@@ -12,6 +12,13 @@ describe('heavy serve: what triggers a reload, and what a full restart', functio
   let server: Served;
   const reloads = () => (server.output().match(/reloaded in \d+ ms/g) ?? []).length;
   const settle = () => new Promise((r) => setTimeout(r, 1500));
+  // As an editor saves: the whole new text at once (a truncate, then a write paused past the
+  // 30 ms debounce on a busy machine, would be two saves, the first of an empty file).
+  const save = (file: string, text: string) => {
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.saving`);
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  };
 
   before(async () => {
     root = copyExample({
@@ -49,27 +56,32 @@ describe('heavy serve: what triggers a reload, and what a full restart', functio
     fs.writeFileSync(path.join(root, 'README.md'), 'not watched\n');
     await settle();
     assert.equal(reloads(), before, server.output());
+    // The watcher is live: a watched save after them reloads, naming that file alone.
+    const banner = path.join(root, 'app', 'banner.py');
+    save(banner, `${fs.readFileSync(banner, 'utf8')}# touched\n`);
+    await server.waitOutput(/reloaded in \d+ ms \(app\/banner\.py\)/, 1);
+    assert.equal(reloads(), before + 1, server.output());
   });
 
   it('[tool.heavy.serve] watch adds files: a changed app/banner.txt reloads, and the new version reads it', async () => {
     assert.deepEqual(JSON.parse((await get(server.port, '/banner')).body), { banner: 'banner v1' });
     const before = reloads();
-    fs.writeFileSync(path.join(root, 'app', 'banner.txt'), 'banner v2\n');
+    save(path.join(root, 'app', 'banner.txt'), 'banner v2\n');
     await server.waitOutput(/reloaded in \d+ ms \(app\/banner\.txt\)/, 1);
     assert.equal(reloads(), before + 1);
     assert.deepEqual(JSON.parse((await get(server.port, '/banner')).body), { banner: 'banner v2' });
   });
 
   it('a changed requirements file rebuilds the warm parent on the same socket, serving the current code', async () => {
-    fs.writeFileSync(path.join(root, 'app', 'banner.txt'), 'banner v3\n');
+    save(path.join(root, 'app', 'banner.txt'), 'banner v3\n');
     await server.waitOutput(/reloaded in \d+ ms \(app\/banner\.txt\)/, 2);
-    fs.appendFileSync(path.join(root, 'requirements.txt'), '\n# pinned again\n');
+    save(path.join(root, 'requirements.txt'), `${fs.readFileSync(path.join(root, 'requirements.txt'), 'utf8')}\n# pinned again\n`);
     await server.waitOutput(/requirements\.txt: installed packages may have changed, rebuilding the warm parent/, 1);
     await server.waitOutput(/serving app\.main:app on http:\/\/127\.0\.0\.1/, 2, 60000);
     assert.equal(server.child.exitCode, null, 'the CLI is still running');
     assert.deepEqual(JSON.parse((await get(server.port, '/banner')).body), { banner: 'banner v3' });
     // And it reloads as before.
-    fs.writeFileSync(path.join(root, 'app', 'banner.txt'), 'banner v4\n');
+    save(path.join(root, 'app', 'banner.txt'), 'banner v4\n');
     await server.waitOutput(/reloaded in \d+ ms \(app\/banner\.txt\)/, 3);
     assert.deepEqual(JSON.parse((await get(server.port, '/banner')).body), { banner: 'banner v4' });
   });
