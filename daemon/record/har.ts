@@ -62,7 +62,7 @@ export interface Har {
 
 /** One line of the journal. */
 export type JournalEvent =
-  | { k: 'start'; pid: number }
+  | { k: 'start'; pid: number; started?: string; host?: string }
   | { k: 'http'; entry: HarEntry }
   | { k: 'ws'; id: number; entry: HarEntry }
   | { k: 'msg'; id: number; m: HarWebSocketMessage }

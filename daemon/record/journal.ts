@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { harFromJournal, type BuiltHar, type JournalEvent } from './har';
 import { SnapshotBuilder } from './snapshot';
@@ -46,7 +47,7 @@ export class Journal {
     this.fd = fs.openSync(this.file, 'wx', 0o600);
     // Who writes it, on disk at once: a later start recovers only journals whose recorder is
     // gone, and reads a journal without this line as dead.
-    fs.writeSync(this.fd, JSON.stringify({ k: 'start', pid: process.pid }) + '\n');
+    fs.writeSync(this.fd, JSON.stringify({ k: 'start', ...writerIdentity(process.pid) }) + '\n');
     fs.fdatasyncSync(this.fd);
     this.timer = setInterval(() => { this.flush(); this.snapshot(); }, FLUSH_MS);
     this.timer.unref();
@@ -162,9 +163,10 @@ export function finishJournal(journal: string, version: string): BuiltHar & { fi
 export function clearJournalFor(har: string, version: string): (BuiltHar & { file: string }) | undefined {
   const journal = har + JOURNAL_SUFFIX;
   if (!fs.existsSync(journal)) return undefined;
-  const pid = writerPid(journal);
-  if (pid !== undefined && pid !== process.pid && alive(pid)) {
-    throw new Error(`another heavy record (pid ${pid}) is recording to ${har}; stop it or pass another --out`);
+  const writer = writerOf(journal);
+  if (writerAlive(journal)) {
+    const who = writer?.host && writer.host !== os.hostname() ? `on ${writer.host}, pid ${writer.pid}` : `pid ${writer?.pid}`;
+    throw new Error(`another heavy record (${who}) is recording to ${har}; stop it or pass another --out (or delete ${journal} if it is gone)`);
   }
   const stem = har.slice(0, -'.har'.length);
   let aside = `${stem}-interrupted.har`;
@@ -194,16 +196,52 @@ export function recoverJournals(dir: string, version: string, except?: string): 
     .map((f) => finishJournal(f, version));
 }
 
-function writerAlive(journal: string): boolean {
-  const pid = writerPid(journal);
-  return pid !== undefined && pid !== process.pid && alive(pid);
+interface Writer { pid: number; started?: string; host?: string }
+
+/** Who a journal's recorder is: its pid, when that process started (pids are reused) and the host. */
+function writerIdentity(pid: number): Writer {
+  return { pid, started: processStarted(pid), host: os.hostname() };
 }
 
-function writerPid(journal: string): number | undefined {
-  const first = fs.readFileSync(journal, 'utf8').split('\n', 1)[0];
+/** The process's start, in clock ticks since boot, with the boot's id: unique while the machine runs (Linux). */
+function processStarted(pid: number): string | undefined {
   try {
-    const pid = (JSON.parse(first) as { pid?: number }).pid;
-    return typeof pid === 'number' && pid > 0 ? pid : undefined;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${boot}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function writerAlive(journal: string): boolean {
+  const writer = writerOf(journal);
+  if (!writer || writer.pid === process.pid) return false;
+  // Another machine's or container's recorder (a shared folder): its pids are not ours to check.
+  if (writer.host && writer.host !== os.hostname()) return true;
+  if (!alive(writer.pid)) return false;
+  // The pid is in use; by the recorder only if that process started when the recorder did.
+  const now = processStarted(writer.pid);
+  return !(writer.started && now && now !== writer.started);
+}
+
+function writerOf(journal: string): Writer | undefined {
+  // Only the first line: a journal may be large.
+  let first = '';
+  try {
+    const fd = fs.openSync(journal, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      first = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8').split('\n', 1)[0];
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  try {
+    const w = JSON.parse(first) as Partial<Writer>;
+    return typeof w.pid === 'number' && w.pid > 0 ? { pid: w.pid, started: w.started, host: w.host } : undefined;
   } catch {
     return undefined; // torn first line: nobody is writing it
   }

@@ -133,7 +133,7 @@ describe('heavy record', function () {
     // While it records, a second recorder to the same file is refused with one line.
     const refused = spawnSync(process.execPath, [HEAVY, 'record', '--root', root, '--out', out, '--port', '0'], { encoding: 'utf8', timeout: 60000 });
     assert.equal(refused.status, 2, refused.stderr);
-    assert.match(refused.stderr, /^heavy: another heavy record \(pid \d+\) is recording to .*same\.har; stop it or pass another --out\n$/);
+    assert.match(refused.stderr, /^heavy: another heavy record \(pid \d+\) is recording to .*same\.har; stop it or pass another --out \(or delete .*same\.har\.journal if it is gone\)\n$/);
     first.child.kill('SIGKILL');
     await first.exited;
     const second = await startRecorder(root, ['--out', out]);

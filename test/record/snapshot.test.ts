@@ -1,6 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { harFromEvents, type HarEntry, type JournalEvent } from '../../daemon/record/har';
+import { recoverJournals } from '../../daemon/record/journal';
 import { SnapshotBuilder } from '../../daemon/record/snapshot';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { getEntry } from './helpers';
 
 // The recorder's running HAR is built from text kept per entry; it must be the document the
@@ -36,5 +40,25 @@ describe('the recorder\'s snapshot', () => {
 
   it('with nothing recorded: a valid, empty HAR', () => {
     assert.deepEqual(JSON.parse(new SnapshotBuilder().text('v')).log, { version: '1.2', creator: { name: 'Heavy Dev', version: 'v' }, pages: [], entries: [] });
+  });
+});
+
+describe('a journal left behind', () => {
+  it('is recovered when its pid now belongs to another process (started at another time), kept while its writer lives', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'heavy-journal-'));
+    try {
+      const line = JSON.stringify({ k: 'http', entry: getEntry('http://h/a', 0) });
+      // process.ppid is alive, but not the recorder that wrote this (another start time).
+      fs.writeFileSync(path.join(dir, 'reused.har.journal'), `${JSON.stringify({ k: 'start', pid: process.ppid, started: 'another-boot:1', host: os.hostname() })}\n${line}\n`);
+      // A live writer whose start time is unknown: left alone.
+      fs.writeFileSync(path.join(dir, 'live.har.journal'), `${JSON.stringify({ k: 'start', pid: process.ppid })}\n${line}\n`);
+      // Another host's recorder in a shared folder: not ours to judge.
+      fs.writeFileSync(path.join(dir, 'remote.har.journal'), `${JSON.stringify({ k: 'start', pid: 1, host: 'elsewhere.example' })}\n${line}\n`);
+      const done = recoverJournals(dir, 't');
+      assert.deepEqual(done.map((d) => [path.basename(d.file), d.requests]), [['reused.har', 1]]);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['live.har.journal', 'remote.har.journal', 'reused.har']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
