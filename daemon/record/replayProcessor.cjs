@@ -136,11 +136,17 @@ function heavySocket(context, events, done) {
     const cookies = context._jar && context._jar.getCookieStringSync(target + spec.path);
     if (cookies) headers.cookie = cookies;
   } catch { /* no jar yet: no cookies */ }
+  // A handshake that fails ends the user, as a refused HTTP request does (Artillery counts the
+  // error and the failed user); going on would replay the session against a dead server in a
+  // tight loop under --duration. Errors after the handshake are counted and the user goes on.
   let answered = false;
-  const handshakeDone = () => {
-    if (answered) return;
+  const handshakeDone = (err) => {
+    if (answered) {
+      if (err) events.emit('error', err.message);
+      return;
+    }
     answered = true;
-    done();
+    done(err);
   };
   const finished = new Promise((resolveFinished) => {
     let ws;
@@ -149,14 +155,13 @@ function heavySocket(context, events, done) {
       // As Artillery's HTTP timeout: a handshake nobody answers must not hold the user (and the run) forever.
       ws = new WebSocket(url, spec.protocols || [], { headers, handshakeTimeout: 30000 });
     } catch (err) {
-      events.emit('error', `websocket: ${err.message}`);
-      handshakeDone();
+      handshakeDone(new Error(`websocket: ${err.message}`));
       return resolveFinished();
     }
     const timers = [];
-    const finish = () => {
+    const finish = (err) => {
       timers.forEach(clearTimeout);
-      handshakeDone();
+      handshakeDone(err);
       resolveFinished();
     };
     ws.on('open', () => {
@@ -191,15 +196,11 @@ function heavySocket(context, events, done) {
       closeIfDone();
     });
     ws.on('unexpected-response', (req, res) => {
-      events.emit('error', `websocket handshake ${res.statusCode}`);
       req.destroy();
-      finish();
+      finish(new Error(`websocket handshake ${res.statusCode}`));
     });
-    ws.on('error', (err) => {
-      events.emit('error', `websocket ${err.code || err.message}`);
-      finish();
-    });
-    ws.on('close', finish);
+    ws.on('error', (err) => finish(new Error(`websocket ${err.code || err.message}`)));
+    ws.on('close', () => finish());
   });
   context.heavySockets.push(finished);
 }

@@ -66,4 +66,29 @@ describe('heavy replay against a server that dies mid-run', function () {
       server.close();
     }
   });
+
+  it('a WebSocket the server will not open ends that user, as a refused request does: no reconnect loop under --duration', async () => {
+    // Answers HTTP, never upgrades (an upgrade request gets a plain 200: the handshake fails).
+    const hits: string[] = [];
+    const server = http.createServer((req, res) => { hits.push(`${req.method} ${req.url}`); res.end('ok'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const t0 = Date.now() - 60000;
+    const socket = { ...entry(`${target.replace('http', 'ws')}/ws`, t0 + 10), _resourceType: 'websocket', _webSocketMessages: [{ type: 'send' as const, time: (t0 + 20) / 1000, opcode: 1, data: 'hi' }] };
+    socket.response.status = 101;
+    const har = path.join(root, 'ws.har');
+    fs.writeFileSync(har, JSON.stringify(buildHar([entry(`${target}/before`, t0), socket, entry(`${target}/after`, t0 + 30)], 'test')));
+    try {
+      const r = await run(['replay', har, '--root', root, '--target', target, '--users', '2', '--duration', '3', '--json'], root);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const report = JSON.parse(r.stdout) as { errorsByKind: Record<string, number>; vusers: { created: number; failed: number } };
+      assert.deepEqual(report.vusers, { created: 2, completed: 0, failed: 2 });
+      const errors = Object.values(report.errorsByKind).reduce((a, n) => a + n, 0);
+      assert.equal(errors, 2, JSON.stringify(report.errorsByKind));
+      assert.ok(Object.keys(report.errorsByKind).every((k) => k.startsWith('websocket')), JSON.stringify(report.errorsByKind));
+      assert.deepEqual(hits.filter((h) => h.startsWith('GET') && h !== 'GET /ws'), ['GET /before', 'GET /before'], 'each user sent the request before the socket, then stopped');
+    } finally {
+      server.close();
+    }
+  });
 });
