@@ -1,5 +1,5 @@
 import { UsageError } from './args';
-import { HELP } from './help';
+import { HELP, RECORD_HELP, SERVE_HELP } from './help';
 
 declare const HEAVY_VERSION: string;
 
@@ -28,6 +28,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (noun === '--version') {
     process.stdout.write(`${typeof HEAVY_VERSION === 'string' ? HEAVY_VERSION : 'dev'}\n`);
+    return 0;
+  }
+  // `heavy record --help`, `heavy serve --help` (before any `--`: after it, the server's own).
+  // Not `heavy test --help`: its arguments are pytest's.
+  const own = { record: RECORD_HELP, serve: SERVE_HELP }[noun];
+  const mine = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own && (mine.includes('--help') || mine.includes('-h'))) {
+    process.stdout.write(own + '\n');
     return 0;
   }
   const command = COMMANDS[noun];

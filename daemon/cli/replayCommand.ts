@@ -61,11 +61,24 @@ export async function replayCommand(argv: string[]): Promise<number> {
     const port = config.serve?.port ?? 8000;
     const { script, env } = buildReplay(sessions, { ...plan, target: target ?? `http://127.0.0.1:${port}`, credentials });
     const dir = path.resolve(args.values['--out']!);
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new InputError(`--out ${args.values['--out']} is a file; --export writes a folder (load.yml and its processor)`);
     writeScript(dir, script);
     process.stdout.write(`Wrote ${path.join(dir, 'load.yml')} and ${PROCESSOR_FILE} beside it. Run it with:\n`
       + `  ${env.length ? `${env.map((n) => `${n}=...`).join(' ')} ` : ''}artillery run ${shellQuote([shownPath(path.join(dir, 'load.yml'))])}\n`
       + (env.length ? `The script reads ${env.join(', ')} from the environment (${CONFIG_TABLE}); their values are not in it.\n` : ''));
     return 0;
+  }
+  // Where the report goes is checked before any load: a run's results are never lost to a typo.
+  if (args.values['--html']) {
+    const html = path.resolve(args.values['--html']);
+    const parent = path.dirname(html);
+    if (!fs.existsSync(parent) || !fs.statSync(parent).isDirectory()) throw new InputError(`--html ${args.values['--html']}: the folder ${parent} does not exist`);
+    if (fs.existsSync(html) && fs.statSync(html).isDirectory()) throw new InputError(`--html ${args.values['--html']} is a folder; name the file to write`);
+    try {
+      fs.accessSync(parent, fs.constants.W_OK);
+    } catch {
+      throw new InputError(`--html ${args.values['--html']}: the folder ${parent} is not writable`);
+    }
   }
   const unset = missingEnv(check.env, process.env);
   if (unset.length) {

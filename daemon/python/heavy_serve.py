@@ -66,6 +66,7 @@ def main() -> int:
 
     sock = listen(args.host, args.port, args.listen_fd)
     settings["fd"] = sock.fileno()
+    settings["port"] = sock.getsockname()[1]  # --port 0: the port the system chose, for the health check and the URL shown
     return serve(settings, sock)
 
 

@@ -250,6 +250,11 @@ function writerOf(journal: string): Writer | undefined {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    // A zombie (killed, not yet reaped) is gone for our purposes.
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    } catch { /* no /proc: the signal's answer stands */ }
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';

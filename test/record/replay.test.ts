@@ -261,6 +261,8 @@ describe('heavy replay', function () {
       assert.equal(hex.code, 2);
       assert.match(hex.stderr, /^heavy: --max-error-rate must be a number from 0 to 100, not "0x11"\n/);
     });
+    it('an --html path that cannot be written, before any load', () => oneLine([har, '--html', path.join(root, 'no-such-folder', 'r.html')], /--html .*r\.html: the folder .*no-such-folder does not exist\n$/));
+    it('--export onto a file', () => oneLine([har, '--export', 'artillery', '--out', har], /--out .*session\.har is a file; --export writes a folder/));
     it('an empty file', () => {
       fs.writeFileSync(path.join(root, 'empty.har'), '');
       oneLine([path.join(root, 'empty.har')], /empty\.har: empty file/);

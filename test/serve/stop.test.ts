@@ -23,6 +23,19 @@ describe('heavy serve: stopping and the port', function () {
     await new Promise((r) => listener.close(r));
   });
 
+  it('--port 0: the port the system chose is the one shown, and it serves there', async () => {
+    const root = copyExample();
+    const server = await serve(root, ['serve'], 0);
+    try {
+      await server.waitOutput(/serving app\.main:app on http:\/\/127\.0\.0\.1:\d+ /, 1, 60000);
+      const port = Number(/on http:\/\/127\.0\.0\.1:(\d+) /.exec(server.output())![1]);
+      assert.ok(port > 0, server.output());
+      assert.equal((await get(port, '/hello')).status, 200);
+    } finally {
+      await stop(server);
+    }
+  });
+
   it('SIGTERM to the CLI (closing the editor\'s terminal, a process manager) stops every process too', async () => {
     const root = copyExample();
     const server = await serve(root, ['serve']);

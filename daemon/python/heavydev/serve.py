@@ -477,7 +477,12 @@ def serve(settings: dict, sock: socket.socket) -> int:
     try:
         return engine.run()
     except Rebuild as why:
-        say(f"{why}: installed packages may have changed, rebuilding the warm parent")
+        if os.path.basename(str(why)) == "pyproject.toml":
+            # The settings came validated from the CLI at start; this process cannot re-read them.
+            say(f"{why} changed: rebuilding the warm parent (dependencies may have changed); "
+                "edits to [tool.heavy.serve] take effect when you restart heavy serve")
+        else:
+            say(f"{why}: installed packages may have changed, rebuilding the warm parent")
         engine.stop()
         return rebuild(sock)
 
