@@ -1,12 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startAppServer } from '../../daemon/record/appServer';
 import { REDACTED } from '../../daemon/record/redact';
-import { HEAVY } from '../helpers/project';
-import { artilleryBin, liveExample, request, startRecorder, validHar } from './helpers';
+import { heavyAsync, liveExample, request, startRecorder, validHar } from './helpers';
 
 // Uploads: a multipart form with a file and a password, and a raw binary body. They are
 // recorded byte for byte (base64, since HAR's postData is text), the password redacted,
@@ -57,15 +55,7 @@ describe('heavy record and replay: binary and multipart request bodies', functio
     try {
       await app.ready();
       const target = `http://${app.host}:${app.port}`;
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [HEAVY, 'replay', har, '--root', root, '--target', target, '--json'], {
-          cwd: root, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}`, UPLOAD_PASSWORD: 'hunter2' },
-        });
-        let out = '';
-        child.stdout.on('data', (d) => { out += d; });
-        child.stderr.on('data', (d) => { out += d; });
-        child.on('close', (code) => resolve({ code, out }));
-      });
+      const r = await heavyAsync(['replay', har, '--root', root, '--target', target, '--json'], root, { UPLOAD_PASSWORD: 'hunter2' });
       assert.equal(r.code, 0, r.out);
       const seen = JSON.parse((await request(`${target}/uploads`)).body) as { sha256: string; size: number }[];
       assert.deepEqual(seen, [

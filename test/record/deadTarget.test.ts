@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,24 +6,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
 import { buildHar } from '../../daemon/record/har';
-import { HEAVY } from '../helpers/project';
-import { artilleryBin, getEntry as entry } from './helpers';
+import { getEntry as entry, heavyAsync } from './helpers';
 
 // A server that dies during the replay must fail the gate. Each virtual user stops at its
 // first refused request, so by the error rate alone (errors / requests sent) a run of 4 users
 // x 40 requests whose server died after 10 looked like 4 errors in 14 requests, or, with more
 // requests before the death, well under 1%: a pass.
 
-function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [HEAVY, ...args], { cwd, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}` } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], cwd: string) => heavyAsync(args, cwd);
 
 describe('heavy replay against a server that dies mid-run', function () {
   this.timeout(120000);

@@ -170,3 +170,19 @@ export async function validHar(file: string): Promise<Har> {
   });
   return har;
 }
+
+/**
+ * `heavy ARGS` with Artillery on PATH, asynchronously (an app or test server in this process
+ * keeps answering meanwhile): exit code, stdout, stderr, and both as `out`.
+ */
+export function heavyAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HEAVY, ...args], { cwd, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}`, ...env } });
+    let stdout = '';
+    let stderr = '';
+    let out = '';
+    child.stdout!.on('data', (d) => { stdout += d; out += d; });
+    child.stderr!.on('data', (d) => { stderr += d; out += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr, out }));
+  });
+}

@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,8 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildHar } from '../../daemon/record/har';
 import { REDACTED } from '../../daemon/record/redact';
-import { HEAVY } from '../helpers/project';
-import { artilleryBin, getEntry } from './helpers';
+import { getEntry, heavyAsync } from './helpers';
 
 // --ramp spreads the users' arrivals, and each virtual user has a cookie jar of its own: the
 // cookie the app set for one user is the one that user sends back, never another's.
@@ -48,15 +46,7 @@ describe('heavy replay: --ramp and a cookie jar per user', function () {
     const har = path.join(root, 'jar.har');
     fs.writeFileSync(har, JSON.stringify(buildHar([login, me], 'test')));
     try {
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [HEAVY, 'replay', har, '--root', root, '--target', target, '--users', '4', '--ramp', '4', '--json'], {
-          cwd: root, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}` },
-        });
-        let out = '';
-        child.stdout.on('data', (d) => { out += d; });
-        child.stderr.on('data', (d) => { out += d; });
-        child.on('close', (code) => resolve({ code, out }));
-      });
+      const r = await heavyAsync(['replay', har, '--root', root, '--target', target, '--users', '4', '--ramp', '4', '--json'], root);
       assert.equal(r.code, 0, r.out);
       assert.equal(logins.length, 4);
       // Arrivals 1 s apart on a 4 s ramp; with no ramp they all come within the first second.
@@ -79,15 +69,7 @@ describe('heavy replay: --ramp and a cookie jar per user', function () {
     const har = path.join(project, 'feed.har');
     fs.writeFileSync(har, JSON.stringify(buildHar([getEntry(`${target}/feed?flag&q=a%20b&token=${REDACTED}&page=2`, Date.now() - 1000)], 'test')));
     try {
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [HEAVY, 'replay', har, '--root', project, '--target', target, '--json'], {
-          cwd: project, env: { ...process.env, PATH: `${artilleryBin()}${path.delimiter}${process.env.PATH}`, FEED_TOKEN: 'a&b c' },
-        });
-        let out = '';
-        child.stdout.on('data', (d) => { out += d; });
-        child.stderr.on('data', (d) => { out += d; });
-        child.on('close', (code) => resolve({ code, out }));
-      });
+      const r = await heavyAsync(['replay', har, '--root', project, '--target', target, '--json'], project, { FEED_TOKEN: 'a&b c' });
       assert.equal(r.code, 0, r.out);
       assert.deepEqual(seen, ['/feed?flag&q=a%20b&page=2&token=a%26b%20c']);
     } finally {
